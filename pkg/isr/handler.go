@@ -4,13 +4,40 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Handler is an http.Handler that serves pages through the ISR cache.
-// Create one with [New]; run [Handler.Run] to receive invalidations from
-// other replicas.
+//
+// A request is answered from the hot cache (L1) or the Store. A fresh page
+// is a HIT. A stale page is served at once (STALE) while one replica in the
+// cluster regenerates it in the background under the Locker's lock. A page
+// not stored yet is a MISS: one replica renders it while visitors on every
+// replica wait for that render. Requests that must not be shared (other
+// methods, credentials) BYPASS the cache to Next.
+//
+// Create one with [New]; run [Handler.Run] to receive the events that keep
+// the hot cache coherent across replicas.
 type Handler struct {
-	opts Options
+	opts    Options
+	routes  *routeTable
+	l1      *hot
+	waits   waiters
+	fills   singleflight.Group // cold misses, per key, in this process
+	regens  flights            // background regenerations, per key
+	backoff backoffs           // keys not to regenerate for a while
+	lastSeq atomic.Uint64      // last event sequence number seen by Run
+
+	bg       context.Context // parent of background work; cancelled by Shutdown
+	cancelBG context.CancelFunc
+	running  sync.WaitGroup // background regenerations
+
+	mu      sync.Mutex // guards closing and running.Add
+	closing bool
 }
 
 // New returns a Handler configured by opts. It starts nothing: call
@@ -20,36 +47,96 @@ func New(opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{opts: o}, nil
+	rt, err := compileRoutes(o.Routes)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{opts: o, routes: rt, l1: newHot(o.L1Bytes, o.L1MaxAge)}
+	h.bg, h.cancelBG = context.WithCancel(context.Background())
+	return h, nil
 }
 
 // ServeHTTP serves r from the cache, the origin, or both.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.opts.Next.ServeHTTP(w, r) // TODO(engine): in progress
+	p, err := ParsePath(r.URL.EscapedPath())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	rl := h.routes.match(p)
+	if reason := bypassReason(r); reason != "" || rl.Bypass {
+		h.serveBypass(w, r, orString(reason, reasonRoute))
+		return
+	}
+	if !rl.serves(p) {
+		h.serveNotFound(w, r)
+		return
+	}
+	key := joinKey(p, canonicalQuery(r.URL.RawQuery, rl.Query))
+	e, err := h.lookup(r.Context(), key)
+	switch {
+	case err == nil && !e.Stale():
+		h.writePage(w, r, e, stateHit, "")
+	case err == nil:
+		h.writePage(w, r, e, stateStale, "")
+		h.startRegeneration(key, rl)
+	default:
+		h.serveMiss(w, r, key, rl, err)
+	}
 }
 
-// Run listens for the backend's events and applies them to the hot cache
-// until ctx is done. It returns nil then, or the bus's error.
-func (h *Handler) Run(ctx context.Context) error {
-	return h.opts.Backend.Listen(ctx, func(Event) {})
+// lookup reads key from the hot cache, else from the store, filling the
+// hot cache with what the store returns.
+func (h *Handler) lookup(ctx context.Context, key string) (*Entry, error) {
+	if e, ok := h.l1.get(key, h.opts.Now()); ok {
+		return e, nil
+	}
+	seen := h.l1.mark()
+	e, err := h.opts.Backend.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	h.l1.put(key, e, seen, h.opts.Now())
+	return e, nil
 }
 
-// Revalidate revalidates pages across the cluster. It returns a wrapped
-// ErrBadPath, before changing anything, if any path is invalid.
-func (h *Handler) Revalidate(ctx context.Context, rv Revalidation) ([]PageResult, error) {
-	return nil, errors.New("isr: not implemented yet")
+// serveBypass passes r to Next, uncached.
+func (h *Handler) serveBypass(w http.ResponseWriter, r *http.Request, reason string) {
+	setState(w.Header(), stateBypass, "fwd=bypass; detail="+reason)
+	h.opts.Next.ServeHTTP(w, r)
 }
 
-// Shutdown stops starting regenerations and waits until the running ones
-// finish (releasing their locks) or ctx is done.
-func (h *Handler) Shutdown(ctx context.Context) error {
-	return nil
+// serveNotFound answers a path that a fallback:false route does not list.
+func (h *Handler) serveNotFound(w http.ResponseWriter, r *http.Request) {
+	setState(w.Header(), stateHit, "detail=fallback-false")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write([]byte("404 page not found\n"))
+	}
 }
 
-// HandlerOrigin renders pages by calling h with the synthetic request and
-// recording the complete response.
-func HandlerOrigin(h http.Handler) Origin {
-	return OriginFunc(func(ctx context.Context, r *http.Request) (*Response, error) {
-		return nil, errors.New("isr: not implemented yet")
-	})
+// syntheticRequest is the request the origin sees for key: a GET of the
+// key's path and query with no client headers, so nothing the key does not
+// capture can change the page (no unkeyed input, no credentials).
+func syntheticRequest(ctx context.Context, key string) *http.Request {
+	p, q := splitKey(key)
+	u := &url.URL{RawQuery: q}
+	u.Path, _ = url.PathUnescape(p)
+	u.RawPath = p
+	r := (&http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}).WithContext(ctx)
+	r.RequestURI = u.RequestURI()
+	return r
+}
+
+// isRedisDown reports whether err is a store failure rather than a miss.
+func isStoreError(err error) bool {
+	return err != nil && !errors.Is(err, ErrNotFound)
+}
+
+func orString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

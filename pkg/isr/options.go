@@ -95,9 +95,6 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Next == nil {
 		return o, errors.New("isr: Options.Next is required")
 	}
-	if o.Origin == nil {
-		o.Origin = HandlerOrigin(o.Next)
-	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -113,6 +110,9 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.L1MaxAge, 2*time.Second)
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = 10 << 20
+	}
+	if o.Origin == nil {
+		o.Origin = HandlerOrigin(o.Next, o.MaxBodyBytes)
 	}
 	if o.L1Bytes == 0 {
 		o.L1Bytes = 64 << 20

@@ -1,0 +1,123 @@
+package isr
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// fillResult is what a cold-miss fill hands to every visitor waiting on it
+// in this process.
+type fillResult struct {
+	*rendered
+	owner     *int // the visitor whose fill ran
+	collapsed bool // the page was rendered by another replica
+}
+
+// serveMiss answers a key that is not stored. Visitors in this process
+// share one fill; the fill renders under the cluster lock or waits for the
+// replica that holds it.
+func (h *Handler) serveMiss(w http.ResponseWriter, r *http.Request, key string, rl *rule, lookupErr error) {
+	if isStoreError(lookupErr) {
+		h.opts.Logger.Warn("store read failed", zap.String("key", key), zap.Error(lookupErr))
+	}
+	me := new(int)
+	ch := h.fills.DoChan(key, func() (any, error) { return h.fill(key, rl, me), nil })
+	var res *fillResult
+	select {
+	case v := <-ch:
+		res = v.Val.(*fillResult)
+	case <-r.Context().Done():
+		return
+	}
+	switch o := res.rendered; {
+	case o.entry != nil && o.entry.Stale() && res.collapsed:
+		h.writePage(w, r, o.entry, stateStale, "")
+		h.startRegeneration(key, rl)
+	case o.entry != nil:
+		params := "fwd=uri-miss; stored"
+		if res.collapsed {
+			params = "fwd=uri-miss; collapsed"
+		}
+		h.writePage(w, r, o.entry, stateMiss, params)
+	case o.resp != nil && (res.owner == me || shareable(o.why)):
+		writeResponse(w, r, o.resp, "fwd=uri-miss; detail=not-stored-"+o.why)
+	case o.resp != nil || errors.Is(o.err, ErrTooLarge):
+		// Another visitor's private answer (it may carry a session): this
+		// visitor gets its own from the origin.
+		h.serveBypass(w, r, orString(o.why, reasonTooLarge))
+	default:
+		h.opts.Logger.Warn("origin render failed", zap.String("key", key), zap.Error(o.err))
+		code := http.StatusBadGateway
+		if errors.Is(o.err, context.DeadlineExceeded) {
+			code = http.StatusGatewayTimeout
+		}
+		w.Header().Set("Retry-After", "1")
+		setState(w.Header(), stateMiss, "fwd=uri-miss; detail=origin-error")
+		http.Error(w, http.StatusText(code)+": the origin did not render the page", code)
+	}
+}
+
+// shareable reports whether an unstored response may be given to every
+// visitor waiting on the same fill.
+func shareable(why string) bool {
+	return why != reasonSetCookie && why != reasonPrivate && why != reasonVary
+}
+
+// fill produces the page for a cold key. Once per poll it looks at the
+// store (another replica may have written the page) and tries the lock;
+// the holder renders, the others wait for its write event. Past
+// WaitTimeout the holder is presumed dead and this replica renders itself:
+// the fenced write keeps that safe.
+func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
+	ctx, cancel := context.WithTimeout(h.bg, h.opts.WaitTimeout+h.opts.RenderTimeout+time.Second)
+	defer cancel()
+	deadline := time.Now().Add(h.opts.WaitTimeout)
+	poll := 25 * time.Millisecond
+	for {
+		woke := h.waits.wait(key)
+		seen := h.l1.mark()
+		e, err := h.opts.Backend.Get(ctx, key)
+		if err == nil {
+			h.l1.put(key, e, seen, h.opts.Now())
+			return &fillResult{rendered: &rendered{entry: e}, owner: owner, collapsed: true}
+		}
+		if isStoreError(err) {
+			return &fillResult{rendered: h.renderAndStore(ctx, key, rl), owner: owner}
+		}
+		lock, err := h.opts.Backend.TryLock(ctx, key, h.opts.LockTTL)
+		switch {
+		case err == nil:
+			return h.fillLocked(ctx, key, rl, owner, lock)
+		case !errors.Is(err, ErrLocked) || time.Now().After(deadline):
+			h.opts.Logger.Warn("rendering without the lock", zap.String("key", key), zap.Error(err))
+			return &fillResult{rendered: h.renderAndStore(ctx, key, rl), owner: owner}
+		}
+		t := time.NewTimer(poll)
+		select {
+		case <-woke:
+		case <-t.C:
+		}
+		t.Stop()
+		poll = min(2*poll, 250*time.Millisecond)
+	}
+}
+
+// fillLocked renders a cold key under its lock, after checking once more
+// that no replica stored it between our last look and the lock.
+func (h *Handler) fillLocked(ctx context.Context, key string, rl *rule, owner *int, lock Lock) *fillResult {
+	defer h.release(ctx, key, lock)
+	seen := h.l1.mark()
+	if e, err := h.opts.Backend.Get(ctx, key); err == nil {
+		h.l1.put(key, e, seen, h.opts.Now())
+		return &fillResult{rendered: &rendered{entry: e}, owner: owner, collapsed: true}
+	}
+	start := time.Now()
+	o := h.renderAndStore(ctx, key, rl)
+	h.opts.Logger.Info("rendered", zap.String("key", key), zap.Duration("duration", time.Since(start)),
+		zap.Bool("stored", o.entry != nil), zap.String("not_stored", o.why), zap.Error(o.err))
+	return &fillResult{rendered: o, owner: owner}
+}

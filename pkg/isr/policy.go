@@ -1,0 +1,182 @@
+package isr
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Reasons a request or response bypasses the cache, as shown in the
+// Cache-Status detail and logs.
+const (
+	reasonMethod    = "method"
+	reasonAuth      = "authorization"
+	reasonCookie    = "cookie"
+	reasonRange     = "range"
+	reasonUpgrade   = "upgrade"
+	reasonRoute     = "route"
+	reasonStatus    = "status"
+	reasonSetCookie = "set-cookie"
+	reasonPrivate   = "private"
+	reasonNoStore   = "no-store"
+	reasonVary      = "vary"
+	reasonTooLarge  = "too-large"
+)
+
+// bypassReason says why r must not be served from or stored in the shared
+// cache, or "" if it may be.
+func bypassReason(r *http.Request) string {
+	switch {
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		return reasonMethod
+	case r.Header.Get("Authorization") != "":
+		return reasonAuth
+	case r.Header.Get("Cookie") != "":
+		return reasonCookie
+	case r.Header.Get("Range") != "":
+		return reasonRange
+	case r.Header.Get("Upgrade") != "":
+		return reasonUpgrade
+	}
+	return ""
+}
+
+// storableStatus reports whether a response with this status may be stored.
+func storableStatus(code int) bool {
+	switch code {
+	case http.StatusOK, http.StatusMovedPermanently, http.StatusPermanentRedirect,
+		http.StatusNotFound, http.StatusGone:
+		return true
+	}
+	return false
+}
+
+// unstorable says why an origin response must not be stored, or "".
+func unstorable(resp *Response) string {
+	if !storableStatus(resp.Status) {
+		return reasonStatus
+	}
+	if len(resp.Header.Values("Set-Cookie")) > 0 {
+		return reasonSetCookie
+	}
+	cc := cacheControl(resp.Header)
+	if _, ok := cc["private"]; ok {
+		return reasonPrivate
+	}
+	if _, ok := cc["no-store"]; ok {
+		return reasonNoStore
+	}
+	if _, ok := cc["no-cache"]; ok {
+		return reasonNoStore
+	}
+	if v, ok := cc["s-maxage"]; ok && v == "0" {
+		return reasonNoStore
+	}
+	for _, v := range resp.Header.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			// Stored bodies are identity-encoded for every client, so
+			// Accept-Encoding is the only variance the cache may ignore.
+			if f = strings.TrimSpace(f); f != "" && !strings.EqualFold(f, "Accept-Encoding") {
+				return reasonVary
+			}
+		}
+	}
+	return ""
+}
+
+// cacheControl parses the Cache-Control directives of h, lower-cased.
+func cacheControl(h http.Header) map[string]string {
+	cc := map[string]string{}
+	for _, line := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(line, ",") {
+			k, v, _ := strings.Cut(strings.TrimSpace(d), "=")
+			if k = strings.ToLower(strings.TrimSpace(k)); k != "" {
+				cc[k] = strings.Trim(strings.TrimSpace(v), `"`)
+			}
+		}
+	}
+	return cc
+}
+
+// sMaxAge returns the origin's s-maxage, if it sent a valid positive one.
+func sMaxAge(h http.Header) (time.Duration, bool) {
+	v, ok := cacheControl(h)["s-maxage"]
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	const maxSeconds = int64(1<<63-1) / int64(time.Second)
+	if n > maxSeconds {
+		n = maxSeconds
+	}
+	return time.Duration(n) * time.Second, true
+}
+
+// storedHeaders lists the origin response headers kept with a page. Every
+// other header (hop-by-hop, Set-Cookie, Cache-Control, Date, Age, ...) is
+// dropped; the cache writes its own Cache-Control and Age.
+var storedHeaders = []string{
+	"Content-Type", "Content-Language", "Content-Encoding", "Content-Disposition",
+	"Content-Security-Policy", "ETag", "Last-Modified", "Link", "Location",
+	"Referrer-Policy", "Permissions-Policy", "Strict-Transport-Security",
+	"X-Content-Type-Options", "X-Frame-Options", "X-Robots-Tag",
+	"Access-Control-Allow-Origin", "Vary",
+}
+
+// StoredHeader returns the subset of an origin response's headers that is
+// stored with a page and served to every visitor.
+func StoredHeader(h http.Header) http.Header {
+	out := make(http.Header, len(storedHeaders))
+	for _, k := range storedHeaders {
+		if vs := h.Values(k); len(vs) > 0 {
+			out[k] = append([]string(nil), vs...)
+		}
+	}
+	return out
+}
+
+// Tag limits: an origin cannot grow the tag index without bound.
+const (
+	maxTags     = 64
+	maxTagBytes = 128
+)
+
+// pageTags merges the route's tags with the origin's Cache-Tag and
+// X-ISR-Tags headers (comma separated), deduplicated, in first-seen order.
+func pageTags(route []string, h http.Header) []string {
+	var tags []string
+	seen := map[string]bool{}
+	add := func(t string) {
+		t = strings.TrimSpace(t)
+		if t == "" || len(t) > maxTagBytes || seen[t] || len(tags) >= maxTags || !validTag(t) {
+			return
+		}
+		seen[t] = true
+		tags = append(tags, t)
+	}
+	for _, t := range route {
+		add(t)
+	}
+	for _, name := range []string{"Cache-Tag", "X-ISR-Tags"} {
+		for _, v := range h.Values(name) {
+			for _, t := range strings.Split(v, ",") {
+				add(t)
+			}
+		}
+	}
+	return tags
+}
+
+// validTag reports whether t is printable ASCII without spaces.
+func validTag(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}

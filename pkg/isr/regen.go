@@ -1,0 +1,154 @@
+package isr
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// startRegeneration regenerates key in the background, unless this process
+// already does, the key is backing off after a failure, or the Handler is
+// shutting down. The visitor who triggered it is not waited for.
+func (h *Handler) startRegeneration(key string, rl *rule) {
+	if h.backoff.active(key, h.opts.Now()) || !h.regens.start(key) {
+		return
+	}
+	if !h.track() {
+		h.regens.done(key)
+		return
+	}
+	h.opts.Go(func() {
+		defer h.running.Done()
+		defer h.regens.done(key)
+		_, _ = h.regenerate(h.bg, key, rl, false)
+	})
+}
+
+// regenerate renders key under the cluster lock and stores the result. On
+// the stale path (eager false) a lock held elsewhere means another replica
+// regenerates: it returns at once. An eager revalidation waits for that
+// holder, whose render may predate the revalidation, and renders after it.
+//
+// A failed render keeps the old page. The lock is then kept for
+// FailureBackoff, so no replica retries the key before it expires.
+func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bool) (string, error) {
+	start := time.Now()
+	log := h.opts.Logger.With(zap.String("key", key), zap.Bool("eager", eager))
+	lock, err := h.opts.Backend.TryLock(ctx, key, h.opts.LockTTL)
+	if errors.Is(err, ErrLocked) {
+		if !eager {
+			// Another replica renders; don't ask Redis again on every visit.
+			h.backoff.set(key, h.opts.Now().Add(min(time.Second, h.opts.LockTTL)))
+			log.Debug("regeneration skipped: lock busy")
+			return "busy", nil
+		}
+		lock, err = h.lockWait(ctx, key)
+	}
+	if err != nil {
+		log.Warn("regeneration failed: no lock", zap.Error(err))
+		return ResultFailed, err
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			h.release(ctx, key, lock)
+		}
+	}()
+	if !eager {
+		// Re-check: another replica may have regenerated the page between
+		// our read and our lock (groupcache's "check the cache again").
+		if e, err := h.opts.Backend.Get(ctx, key); err == nil && !e.Stale() {
+			return "fresh", nil
+		}
+	}
+	o := h.renderAndStore(ctx, key, rl)
+	dur := zap.Duration("duration", time.Since(start))
+	if o.failed() {
+		err := o.err
+		if err == nil {
+			err = errors.New("isr: origin answered " + statusText(o.resp) + " (" + o.why + ")")
+		}
+		if lock.Refresh(ctx, h.opts.FailureBackoff) == nil {
+			keep = true
+		}
+		h.backoff.set(key, h.opts.Now().Add(h.opts.FailureBackoff))
+		log.Warn("regeneration failed: old page kept", dur, zap.Error(err))
+		return ResultFailed, err
+	}
+	h.backoff.clear(key)
+	if o.fenced {
+		log.Info("regeneration rejected: a newer page is stored", dur)
+		return ResultRegenerated, nil
+	}
+	log.Info("regenerated", dur, zap.Int64("gen", o.entry.Page.Gen), zap.Int("status", o.entry.Page.Status),
+		zap.Bool("fresh", !o.entry.Stale()))
+	return ResultRegenerated, nil
+}
+
+// lockWait waits for the lock of key, woken by the key's write events and
+// by polling, for at most WaitTimeout.
+func (h *Handler) lockWait(ctx context.Context, key string) (Lock, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.opts.WaitTimeout)
+	defer cancel()
+	poll := 25 * time.Millisecond
+	for {
+		woke := h.waits.wait(key)
+		lock, err := h.opts.Backend.TryLock(ctx, key, h.opts.LockTTL)
+		if !errors.Is(err, ErrLocked) {
+			return lock, err
+		}
+		t := time.NewTimer(poll)
+		select {
+		case <-woke:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ErrLocked
+		}
+		t.Stop()
+		poll = min(2*poll, 250*time.Millisecond)
+	}
+}
+
+// track registers a background task, unless the Handler is shutting down.
+func (h *Handler) track() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.running.Add(1)
+	return true
+}
+
+// Shutdown stops starting regenerations and waits until the running ones
+// finish, or ctx is done: then it cancels them, which releases their locks,
+// and returns ctx's error.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing = true
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		h.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		h.cancelBG()
+		return nil
+	case <-ctx.Done():
+		h.cancelBG()
+		<-done
+		return ctx.Err()
+	}
+}
+
+func statusText(r *Response) string {
+	if r == nil {
+		return "nothing"
+	}
+	return itoa(r.Status)
+}

@@ -1,0 +1,119 @@
+package isr
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// rendered is the outcome of rendering a key and trying to store it.
+type rendered struct {
+	entry  *Entry    // the page as stored, or nil if it was not stored
+	resp   *Response // the origin's response, set when entry is nil
+	why    string    // why resp was not stored, or ""
+	err    error     // the render failed: no response at all
+	fenced bool      // a newer page was stored meanwhile
+}
+
+// failed reports whether a regeneration must keep the old page: the origin
+// failed, or answered with something that cannot replace a page.
+func (o *rendered) failed() bool {
+	return o.err != nil || (o.entry == nil && !o.fenced)
+}
+
+// renderAndStore takes a fencing token for key, renders it and writes the
+// page with the token. The token is taken first, so that a revalidation
+// that arrives during the render makes the write stale, and a regenerator
+// that stalls past its lock cannot overwrite a newer page. A store that
+// fails does not stop the render: the response is still served, unstored.
+func (h *Handler) renderAndStore(ctx context.Context, key string, rl *rule) *rendered {
+	store := h.opts.Backend
+	token, tokErr := store.Token(ctx, key)
+	if tokErr != nil {
+		h.opts.Logger.Warn("store unavailable: rendering without storing", zap.String("key", key), zap.Error(tokErr))
+	}
+	resp, err := h.renderOrigin(ctx, key)
+	if err != nil {
+		return &rendered{err: err}
+	}
+	if why := unstorable(resp); why != "" {
+		return &rendered{resp: resp, why: why}
+	}
+	if tokErr != nil {
+		return &rendered{resp: resp, why: "store-unavailable"}
+	}
+	page := h.pageOf(key, rl, resp, token)
+	seen := h.l1.mark()
+	fresh, err := store.Put(ctx, key, token, page, h.ttl(page))
+	switch {
+	case errors.Is(err, ErrFenced):
+		return &rendered{resp: resp, why: "fenced", fenced: true}
+	case err != nil:
+		h.opts.Logger.Warn("store write failed", zap.String("key", key), zap.Error(err))
+		return &rendered{resp: resp, why: "store-unavailable"}
+	}
+	e := &Entry{Page: page, Fresh: page.Revalidate}
+	switch {
+	case !fresh:
+		e.Fresh = 0
+	case page.Revalidate == Never:
+		e.Fresh = Forever
+	}
+	h.l1.put(key, e, seen, h.opts.Now())
+	return &rendered{entry: e}
+}
+
+// renderOrigin asks the origin for key, bounded by RenderTimeout.
+func (h *Handler) renderOrigin(ctx context.Context, key string) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.opts.RenderTimeout)
+	defer cancel()
+	r := syntheticRequest(ctx, key)
+	r.Header.Set("User-Agent", "isrcache")
+	return h.opts.Origin.Render(ctx, r)
+}
+
+// pageOf turns a storable response into a page: its revalidate time is the
+// route's, else the origin's s-maxage, else the default; 404 and 410 pages
+// are capped at NotFoundTTL.
+func (h *Handler) pageOf(key string, rl *rule, resp *Response, token int64) *Page {
+	rev := rl.Revalidate
+	if rev == 0 {
+		rev = h.opts.Revalidate
+		if s, ok := sMaxAge(resp.Header); ok {
+			rev = s
+		}
+	}
+	if notFound(resp.Status) && (rev == Never || rev > h.opts.NotFoundTTL) {
+		rev = h.opts.NotFoundTTL
+	}
+	return &Page{Key: key, Status: resp.Status, Header: StoredHeader(resp.Header), Body: resp.Body,
+		Tags: pageTags(rl.Tags, resp.Header), Revalidate: rev, Gen: token}
+}
+
+// ttl is the hard expiry of a page in the store.
+func (h *Handler) ttl(p *Page) time.Duration {
+	if notFound(p.Status) {
+		return min(h.opts.Expire, 6*h.opts.NotFoundTTL)
+	}
+	if p.Revalidate != Never && h.opts.Expire < 2*p.Revalidate {
+		return 2 * p.Revalidate
+	}
+	return h.opts.Expire
+}
+
+func notFound(status int) bool {
+	return status == http.StatusNotFound || status == http.StatusGone
+}
+
+// release gives up a lock on a context of its own: the work's context may
+// be done, and a lock left behind blocks the key until its TTL.
+func (h *Handler) release(ctx context.Context, key string, l Lock) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := l.Release(ctx); err != nil && !errors.Is(err, ErrLockLost) {
+		h.opts.Logger.Warn("lock release failed", zap.String("key", key), zap.Error(err))
+	}
+}

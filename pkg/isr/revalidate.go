@@ -1,0 +1,125 @@
+package isr
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap"
+)
+
+// maxRevalidateParallel bounds the eager regenerations one call runs at
+// once, so a large tag cannot flood the origin.
+const maxRevalidateParallel = 8
+
+// target is one page a revalidation acts on.
+type target struct {
+	path string // as given: a path, or a key found through a tag
+	key  string
+	rl   *rule
+}
+
+// Revalidate revalidates pages across the cluster: those under Paths and
+// those carrying one of Tags. It validates every path first and returns an
+// error wrapping ErrBadPath, having changed nothing, if one is invalid.
+//
+// Every page is first marked stale (or deleted) in the store, which every
+// replica hears of and drops from its hot cache. With ModeEager each page
+// is then regenerated at once under the cluster lock; until it is stored,
+// visitors get the old page as STALE. A page not cached yet is rendered and
+// stored. A regeneration that fails keeps the old page, marked stale.
+func (h *Handler) Revalidate(ctx context.Context, rv Revalidation) ([]PageResult, error) {
+	targets, err := h.targets(rv.Paths)
+	if err != nil {
+		return nil, err
+	}
+	for _, tag := range rv.Tags {
+		if tag == "" || len(tag) > maxTagBytes || !validTag(tag) {
+			return nil, fmt.Errorf("%w: tag %q must be 1 to %d printable characters without spaces", ErrBadPath, clip(tag), maxTagBytes)
+		}
+	}
+	for _, tag := range rv.Tags {
+		keys, err := h.opts.Backend.TagKeys(ctx, tag)
+		if err != nil {
+			return nil, fmt.Errorf("isr: revalidate tag %q: %w", tag, err)
+		}
+		for _, k := range keys {
+			p, _ := splitKey(k)
+			targets = append(targets, target{path: k, key: k, rl: h.routes.match(p)})
+		}
+	}
+	targets = dedupe(targets)
+	keys := make([]string, len(targets))
+	for i, t := range targets {
+		keys[i] = t.key
+	}
+	found, err := h.opts.Backend.Invalidate(ctx, rv.Mode, keys...)
+	if err != nil {
+		return nil, fmt.Errorf("isr: revalidate: %w", err)
+	}
+	now := h.opts.Now()
+	for _, k := range keys {
+		h.l1.apply(k, 0, now) // read-your-writes here; the event reaches the others
+	}
+	results := make([]PageResult, len(targets))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxRevalidateParallel)
+	for i, t := range targets {
+		results[i] = PageResult{Path: t.path, Key: t.key, Result: simpleResult(rv.Mode, found[i])}
+		p, _ := splitKey(t.key)
+		if rv.Mode != ModeEager || !t.rl.serves(p) || t.rl.Bypass {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			res, err := h.regenerate(context.WithoutCancel(ctx), t.key, t.rl, true)
+			results[i].Result = res
+			if err != nil {
+				results[i].Error = err.Error()
+			}
+		}()
+	}
+	wg.Wait()
+	h.opts.Logger.Info("revalidated", zap.Int("pages", len(targets)), zap.Int("mode", int(rv.Mode)))
+	return results, nil
+}
+
+// targets validates and canonicalises paths.
+func (h *Handler) targets(paths []string) ([]target, error) {
+	out := make([]target, 0, len(paths))
+	for _, raw := range paths {
+		p, q, _ := strings.Cut(raw, "?")
+		cp, err := ParsePath(p)
+		if err != nil {
+			return nil, err
+		}
+		rl := h.routes.match(cp)
+		out = append(out, target{path: raw, key: joinKey(cp, canonicalQuery(q, rl.Query)), rl: rl})
+	}
+	return out, nil
+}
+
+func dedupe(ts []target) []target {
+	seen := map[string]bool{}
+	out := ts[:0]
+	for _, t := range ts {
+		if !seen[t.key] {
+			seen[t.key] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func simpleResult(m Mode, found bool) string {
+	switch {
+	case !found && m != ModeEager:
+		return ResultNotCached
+	case m == ModeDelete:
+		return ResultDeleted
+	}
+	return ResultStale
+}

@@ -1,0 +1,122 @@
+package isr
+
+import (
+	"sync"
+	"time"
+)
+
+// flights is a set of keys with work in flight in this process.
+type flights struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+// start adds key and reports whether it was absent.
+func (f *flights) start(key string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m[key] {
+		return false
+	}
+	if f.m == nil {
+		f.m = map[string]bool{}
+	}
+	f.m[key] = true
+	return true
+}
+
+func (f *flights) done(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.m, key)
+}
+
+// backoffs remembers keys not to regenerate before a deadline.
+type backoffs struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func (b *backoffs) set(key string, until time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = map[string]time.Time{}
+	}
+	if len(b.m) > 10000 {
+		for k, t := range b.m {
+			if until.After(t) {
+				delete(b.m, k)
+			}
+		}
+	}
+	b.m[key] = until
+}
+
+// active reports whether key is backing off at now.
+func (b *backoffs) active(key string, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t, ok := b.m[key]
+	if ok && !now.Before(t) {
+		delete(b.m, key)
+		return false
+	}
+	return ok
+}
+
+func (b *backoffs) clear(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.m, key)
+}
+
+// waiters lets visitors wait for a page that another replica renders: the
+// event announcing its write closes the key's channel.
+type waiters struct {
+	mu sync.Mutex
+	m  map[string]chan struct{}
+}
+
+// wait returns a channel closed at the next write event for key.
+func (w *waiters) wait(key string) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil {
+		w.m = map[string]chan struct{}{}
+	}
+	if len(w.m) > 10000 {
+		// Channels of waiters that gave up are left behind; a spurious
+		// wake-up only makes a waiter look at the store once more.
+		for k, ch := range w.m {
+			close(ch)
+			delete(w.m, k)
+		}
+	}
+	ch, ok := w.m[key]
+	if !ok {
+		ch = make(chan struct{})
+		w.m[key] = ch
+	}
+	return ch
+}
+
+// wake wakes the waiters of key.
+func (w *waiters) wake(key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ch, ok := w.m[key]; ok {
+		close(ch)
+		delete(w.m, key)
+	}
+}
+
+// wakeAll wakes every waiter (after events may have been lost).
+func (w *waiters) wakeAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, ch := range w.m {
+		close(ch)
+		delete(w.m, k)
+	}
+}

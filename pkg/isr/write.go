@@ -1,0 +1,97 @@
+package isr
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Cache states, as sent in X-ISR-Cache.
+const (
+	stateHit    = "HIT"
+	stateStale  = "STALE"
+	stateMiss   = "MISS"
+	stateBypass = "BYPASS"
+)
+
+// setState sets X-ISR-Cache and the RFC 9211 Cache-Status header.
+func setState(h http.Header, state, params string) {
+	h.Set("X-ISR-Cache", state)
+	cs := "isrcache"
+	if state == stateHit || state == stateStale {
+		cs += "; hit"
+	}
+	if params != "" {
+		cs += "; " + params
+	}
+	h.Set("Cache-Status", cs)
+}
+
+// writePage answers r with a stored page.
+func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, e *Entry, state, params string) {
+	hdr := w.Header()
+	for k, vs := range e.Page.Header {
+		hdr[k] = append([]string(nil), vs...)
+	}
+	ttl := "ttl=" + strconv.FormatInt(int64(e.Fresh/time.Second), 10)
+	if e.Fresh == Forever {
+		ttl = ""
+	}
+	if state == stateMiss {
+		ttl = ""
+	}
+	hdr.Set("Age", strconv.FormatInt(int64(e.Age/time.Second), 10))
+	hdr.Set("Cache-Control", downstreamCacheControl(e.Page.Revalidate))
+	setState(hdr, state, joinParams(ttl, params))
+	writeBody(w, r, e.Page.Status, e.Page.Body)
+}
+
+// writeResponse answers r with an origin response that was not stored (or
+// not stored yet): all the origin's end-to-end headers are kept.
+func writeResponse(w http.ResponseWriter, r *http.Request, resp *Response, params string) {
+	hdr := w.Header()
+	for k, vs := range resp.Header {
+		if !hopByHop[http.CanonicalHeaderKey(k)] {
+			hdr[k] = append([]string(nil), vs...)
+		}
+	}
+	hdr.Set("Age", "0")
+	setState(hdr, stateMiss, params)
+	writeBody(w, r, resp.Status, resp.Body)
+}
+
+func writeBody(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// downstreamCacheControl is what the cache tells browsers and CDNs in front
+// of it, as Next.js does for ISR pages.
+func downstreamCacheControl(rev time.Duration) string {
+	if rev == Never {
+		return "s-maxage=31536000, stale-while-revalidate"
+	}
+	return "s-maxage=" + strconv.FormatInt(int64(rev/time.Second), 10) + ", stale-while-revalidate"
+}
+
+func joinParams(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
+
+// hopByHop are the headers that describe one connection, never a page.
+var hopByHop = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true,
+	"Upgrade": true, "Content-Length": true,
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
