@@ -62,7 +62,8 @@ func (b *Blog) getConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 // postConfig changes the switches named in the JSON body and answers with
-// all of them. A bad body changes nothing and gets 400.
+// all of them. A bad body changes nothing and gets 400 (413 if over
+// 64 KiB).
 func (b *Blog) postConfig(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAdminBody))
 	dec.DisallowUnknownFields()
@@ -71,7 +72,12 @@ func (b *Blog) postConfig(w http.ResponseWriter, r *http.Request) {
 	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
 		err = errors.New("trailing data after the JSON object")
 	}
-	if err != nil {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"message": "body over 64 KiB"})
+		return
+	case err != nil:
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "bad JSON body: " + err.Error()})
 		return
 	}
