@@ -1,0 +1,171 @@
+// Package config reads isrcache's configuration from environment variables
+// and command-line flags into a validated [Config].
+//
+// Every setting has an environment variable (ISR_ORIGIN) and a flag of the
+// same meaning (-origin). A flag given on the command line wins over the
+// environment; a setting given by neither takes its default. Errors name
+// the variable or flag the bad value came from, and never print a password
+// or secret.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/isrcache/isrcache/pkg/isr"
+)
+
+// Config is isrcache's validated configuration. Load returns it with every
+// default filled in.
+type Config struct {
+	// Addr is the listen address (ISR_ADDR). Default: ":8080".
+	Addr string
+	// Origin is the origin's base URL (ISR_ORIGIN): absolute, http or https.
+	Origin *url.URL
+	// RedisURL is the redis:// or rediss:// URL of the shared store
+	// (ISR_REDIS_URL). Empty means the embedded in-memory store, for one
+	// replica only. It may hold a password: print RedactedRedisURL instead.
+	RedisURL string
+	// RevalidateSecret is the token of /api/revalidate
+	// (ISR_REVALIDATE_SECRET, or the content of ISR_REVALIDATE_SECRET_FILE
+	// without trailing whitespace). Empty disables the endpoint.
+	RevalidateSecret string
+	// Revalidate is the revalidate time of pages that neither a route nor
+	// the origin gives one (ISR_REVALIDATE). Default: 60s.
+	Revalidate time.Duration
+	// RoutesFile is the path of the YAML route file (ISR_ROUTES). Empty
+	// means no route rules.
+	RoutesFile string
+	// Routes are the rules read from RoutesFile; nil if there is none.
+	Routes []isr.Route
+	// Expire is how long a page is kept after it was written (ISR_EXPIRE).
+	// Default: 168h.
+	Expire time.Duration
+	// RenderTimeout bounds one origin render (ISR_RENDER_TIMEOUT).
+	// Default: 10s.
+	RenderTimeout time.Duration
+	// L1Bytes bounds the in-process hot cache (ISR_L1_BYTES). Default
+	// (and 0): 64 MiB. -1 disables the hot cache.
+	L1Bytes int64
+	// L1MaxAge is the longest a page stays in the hot cache
+	// (ISR_L1_MAX_AGE). Default: 2s.
+	L1MaxAge time.Duration
+	// KeyPrefix prefixes every key in the shared store (ISR_KEY_PREFIX).
+	// Default: "isr".
+	KeyPrefix string
+	// DrainDelay is how long /readyz answers 503 before the listener closes
+	// on SIGTERM (ISR_DRAIN_DELAY). Default: 5s; 0 closes at once.
+	DrainDelay time.Duration
+	// ShutdownTimeout bounds the graceful shutdown after the drain delay:
+	// in-flight requests and regenerations (ISR_SHUTDOWN_TIMEOUT).
+	// Default: 20s.
+	ShutdownTimeout time.Duration
+	// LogLevel is the lowest level logged (ISR_LOG_LEVEL): debug, info,
+	// warn or error. Default: info.
+	LogLevel zapcore.Level
+}
+
+// DefaultL1Bytes is the hot cache's size when ISR_L1_BYTES is unset or 0.
+const DefaultL1Bytes = 64 << 20
+
+// RedactedRedisURL returns RedisURL with any password replaced by "xxxxx",
+// safe to log. It returns "" when RedisURL is empty.
+func (c Config) RedactedRedisURL() string {
+	return redactURL(c.RedisURL)
+}
+
+// redactURL returns raw with its password hidden, or a placeholder when raw
+// does not parse (the parse error could echo the password).
+func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// A setting is one configuration value: its flag, variable and default.
+type setting struct {
+	flag, env, def, usage string
+}
+
+// settings lists every setting, in the order Usage prints them.
+var settings = []setting{
+	{"addr", "ISR_ADDR", ":8080", "listen address"},
+	{"origin", "ISR_ORIGIN", "", "origin base URL, http or https (required)"},
+	{"redis-url", "ISR_REDIS_URL", "", "redis:// or rediss:// URL; empty: embedded in-memory store, one replica only"},
+	{"revalidate-secret", "ISR_REVALIDATE_SECRET", "", "token for POST /api/revalidate; empty disables it"},
+	{"revalidate-secret-file", "ISR_REVALIDATE_SECRET_FILE", "", "file holding the revalidate token"},
+	{"revalidate", "ISR_REVALIDATE", "60", "default revalidate time: seconds or a duration such as 90s"},
+	{"routes", "ISR_ROUTES", "", "path of a YAML route file"},
+	{"expire", "ISR_EXPIRE", "168h", "how long a page is kept after it was written"},
+	{"render-timeout", "ISR_RENDER_TIMEOUT", "10s", "time limit of one origin render"},
+	{"l1-bytes", "ISR_L1_BYTES", "67108864", "in-process hot cache size in bytes; 0: default, -1: disabled"},
+	{"l1-max-age", "ISR_L1_MAX_AGE", "2s", "longest time a page stays in the hot cache"},
+	{"key-prefix", "ISR_KEY_PREFIX", "isr", "prefix of every key in the shared store"},
+	{"drain-delay", "ISR_DRAIN_DELAY", "5s", "how long /readyz answers 503 before the listener closes on SIGTERM"},
+	{"shutdown-timeout", "ISR_SHUTDOWN_TIMEOUT", "20s", "time limit of the graceful shutdown after the drain delay"},
+	{"log-level", "ISR_LOG_LEVEL", "info", "debug, info, warn or error"},
+}
+
+// Usage writes the list of flags and environment variables to w.
+func Usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: isrcache [flags]\n\nEvery flag can be set by its environment variable instead; a flag wins.")
+	for _, s := range settings {
+		def := ""
+		if s.def != "" {
+			def = fmt.Sprintf(" (default %q)", s.def)
+		}
+		fmt.Fprintf(w, "  -%-24s %-28s %s%s\n", s.flag, s.env, s.usage, def)
+	}
+}
+
+// A value is a setting's raw text and the name of where it came from: the
+// flag ("-origin"), the variable ("ISR_ORIGIN"), or the variable for a default.
+type value struct {
+	raw, from string
+}
+
+// Load reads the configuration from the command-line arguments (without the
+// program name) and the environment, as returned by getenv. It reads the
+// secret and route files named in them. For -h or -help it returns an error
+// wrapping flag.ErrHelp.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	fs := flag.NewFlagSet("isrcache", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	for _, s := range settings {
+		fs.String(s.flag, s.def, s.usage)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, err
+		}
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("config: unexpected argument %q (settings are flags or environment variables)", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	vals := map[string]value{}
+	for _, s := range settings {
+		switch {
+		case given[s.flag]:
+			vals[s.flag] = value{fs.Lookup(s.flag).Value.String(), "-" + s.flag}
+		case getenv(s.env) != "":
+			vals[s.flag] = value{getenv(s.env), s.env}
+		default:
+			vals[s.flag] = value{s.def, s.env}
+		}
+	}
+	return parse(vals)
+}
