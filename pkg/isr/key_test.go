@@ -1,0 +1,94 @@
+package isr
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParsePath(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in, want string
+		bad      bool
+	}{
+		{in: "/", want: "/"},
+		{in: "/posts/1", want: "/posts/1"},
+		{in: "/posts/1/", want: "/posts/1/"},
+		{in: "/a//b", want: "/a/b"},
+		{in: "/%41bc", want: "/Abc"},
+		{in: "/hello world", want: "/hello%20world"},
+		{in: "/caf%C3%A9", want: "/caf%C3%A9"},
+		{in: "/100%25", want: "/100%25"},
+		{in: "", bad: true},
+		{in: "posts/1", bad: true},
+		{in: "//evil.example/x", bad: true},
+		{in: "/\\evil", bad: true},
+		{in: "/%2e%2e/admin", bad: true},
+		{in: "/a/../b", bad: true},
+		{in: "/a/./b", bad: true},
+		{in: "/a%0d%0aSet-Cookie:x", bad: true},
+		{in: "/a\x00", bad: true},
+		{in: "/a%zz", bad: true},
+		{in: "/a#frag", bad: true},
+		{in: "/a?b=c", bad: true},
+		{in: "http://evil/x", bad: true},
+		{in: "/" + strings.Repeat("a", MaxPathBytes), bad: true},
+	} {
+		got, err := ParsePath(tc.in)
+		if tc.bad {
+			if !errors.Is(err, ErrBadPath) {
+				t.Errorf("ParsePath(%q) = %q, %v; want ErrBadPath", tc.in, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParsePath(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestCanonicalQuery(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		raw  string
+		keep []string
+		want string
+	}{
+		{"page=2&utm_source=x", []string{"page"}, "page=2"},
+		{"b=2&a=1&a=0", []string{"a", "b"}, "a=0&a=1&b=2"},
+		{"utm=1", nil, ""},
+		{"a=%3Cscript%3E", []string{"a"}, "a=%3Cscript%3E"},
+		{"a=1;b=2", []string{"a", "b"}, ""},
+	} {
+		if got := canonicalQuery(tc.raw, tc.keep); got != tc.want {
+			t.Errorf("canonicalQuery(%q, %v) = %q, want %q", tc.raw, tc.keep, got, tc.want)
+		}
+	}
+}
+
+// FuzzParsePath checks that canonical paths are idempotent, bounded, free of
+// control characters and dot segments, and never name another host.
+func FuzzParsePath(f *testing.F) {
+	for _, s := range []string{"/", "/posts/1", "//x", "/%2e%2e/", "/a%0a", "/caf%C3%A9", "/a//b/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		p, err := ParsePath(raw)
+		if err != nil {
+			if !errors.Is(err, ErrBadPath) {
+				t.Fatalf("ParsePath(%q) error %v does not wrap ErrBadPath", raw, err)
+			}
+			return
+		}
+		if p2, err := ParsePath(p); err != nil || p2 != p {
+			t.Fatalf("ParsePath not idempotent: %q -> %q -> %q, %v", raw, p, p2, err)
+		}
+		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+			t.Fatalf("ParsePath(%q) = %q: not a local absolute path", raw, p)
+		}
+		if strings.ContainsAny(p, "\x00\r\n?#") {
+			t.Fatalf("ParsePath(%q) = %q: contains a forbidden byte", raw, p)
+		}
+	})
+}
