@@ -1,0 +1,145 @@
+package isrredis
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"sync/atomic"
+	"time"
+
+	"github.com/bsm/redislock"
+	"github.com/isrcache/isrcache/pkg/isr"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of [Options].
+const (
+	DefaultPrefix        = "isr"
+	DefaultProbeInterval = time.Second
+	DefaultFenceTTL      = time.Hour
+	// seqTTL is how long the event counter outlives the last event. When it
+	// expires the counter restarts, which listeners see as a gap.
+	seqTTL = 30 * 24 * time.Hour
+)
+
+// Options configure a [Backend]. A nil *Options means all defaults.
+type Options struct {
+	// Prefix namespaces every Redis key and the event channel, so that
+	// several caches (or origin builds) can share one Redis. Empty means
+	// DefaultPrefix ("isr").
+	Prefix string
+	// ProbeInterval is how often Listen checks that events are delivered:
+	// it polls the event counter and publishes a probe message. Zero or
+	// less means DefaultProbeInterval (1s).
+	ProbeInterval time.Duration
+	// FenceTTL is the least time a page's fence counters are kept when no
+	// page backs them (after Token on a missing page, or a delete), so
+	// that writes begun before a delete are still refused. Zero or less
+	// means DefaultFenceTTL (1h).
+	FenceTTL time.Duration
+}
+
+//go:embed lua/get.lua
+var getLua string
+
+//go:embed lua/token.lua
+var tokenLua string
+
+//go:embed lua/put.lua
+var putLua string
+
+//go:embed lua/invalidate.lua
+var invalidateLua string
+
+// Backend is the Redis implementation of [isr.Backend]. It is safe for
+// concurrent use. The zero value is not usable; use [New].
+type Backend struct {
+	client        redis.UniversalClient
+	locks         *redislock.Client
+	prefix        string
+	probeInterval time.Duration
+	fenceTTL      time.Duration
+
+	get, token, put, invalidate *redis.Script
+
+	messages      atomic.Uint64
+	malformed     atomic.Uint64
+	resets        atomic.Uint64
+	probeFailures atomic.Uint64
+}
+
+var _ isr.Backend = (*Backend)(nil)
+
+// New returns a Backend on client. opts may be nil (all defaults). It makes
+// no Redis call and starts no goroutine; the caller keeps ownership of the
+// client and closes it after the last use of the Backend.
+func New(client redis.UniversalClient, opts *Options) *Backend {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = DefaultProbeInterval
+	}
+	if o.FenceTTL <= 0 {
+		o.FenceTTL = DefaultFenceTTL
+	}
+	return &Backend{
+		client:        client,
+		locks:         redislock.New(client),
+		prefix:        o.Prefix,
+		probeInterval: o.ProbeInterval,
+		fenceTTL:      o.FenceTTL,
+		get:           redis.NewScript(getLua),
+		token:         redis.NewScript(tokenLua),
+		put:           redis.NewScript(putLua),
+		invalidate:    redis.NewScript(invalidateLua),
+	}
+}
+
+// Stats counts what the backend's listeners saw since New.
+type Stats struct {
+	// Messages is the number of events delivered to Listen callbacks,
+	// Resets excluded.
+	Messages uint64
+	// Malformed is the number of messages on the channel that could not
+	// be parsed; they are dropped.
+	Malformed uint64
+	// Resets is the number of Reset events delivered.
+	Resets uint64
+	// ProbeFailures is the number of times the delivery probe found the
+	// subscription silent and recreated it.
+	ProbeFailures uint64
+}
+
+// Stats returns the backend's counters.
+func (b *Backend) Stats() Stats {
+	return Stats{
+		Messages:      b.messages.Load(),
+		Malformed:     b.malformed.Load(),
+		Resets:        b.resets.Load(),
+		ProbeFailures: b.probeFailures.Load(),
+	}
+}
+
+// keyHash is the hash tag of a page: hex of the first 16 bytes of
+// SHA-256(key).
+func keyHash(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:16])
+}
+
+func (b *Backend) pageKey(key string) string { return b.prefix + ":p:{" + keyHash(key) + "}" }
+func (b *Backend) lockKey(key string) string { return b.prefix + ":l:{" + keyHash(key) + "}" }
+func (b *Backend) tagKey(tag string) string  { return b.prefix + ":t:" + tag }
+func (b *Backend) seqKey() string            { return b.prefix + ":seq" }
+func (b *Backend) channel() string           { return b.prefix + ":events" }
+
+// ms converts d to whole milliseconds, rounding up so that a positive
+// duration never becomes zero.
+func ms(d time.Duration) int64 {
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}

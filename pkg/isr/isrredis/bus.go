@@ -1,0 +1,183 @@
+package isrredis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/isrcache/isrcache/pkg/isr"
+	"github.com/redis/go-redis/v9"
+)
+
+// Listen subscribes to the event channel and calls fn for each event, from
+// the calling goroutine, until ctx is done; then it returns nil. The first
+// event is a Reset once the subscription is confirmed; another Reset
+// follows every reconnection and every failed delivery probe. fn must not
+// block.
+//
+// Every ProbeInterval, Listen reads the event counter: if Redis's counter
+// was ahead of the last delivered event at the previous poll and still is,
+// events are not arriving. It also publishes a probe message to itself; if
+// the probe does not come back within two intervals, the subscription is
+// silent. Either way Listen closes the subscription, subscribes again and
+// sends a Reset. While Redis is unreachable it retries every interval.
+func (b *Backend) Listen(ctx context.Context, fn func(isr.Event)) error {
+	if fn == nil {
+		return errors.New("isrredis: listen: nil fn")
+	}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	l := &listener{b: b, fn: fn, id: hex.EncodeToString(id[:])}
+	for ctx.Err() == nil {
+		if l.session(ctx) {
+			continue // the probe failed: subscribe again at once
+		}
+		t := time.NewTimer(b.probeInterval)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return nil
+}
+
+// listener is the state of one Listen call, owned by its goroutine.
+type listener struct {
+	b  *Backend
+	fn func(isr.Event)
+	id string // tells this listener's probes from other listeners'
+
+	last         uint64 // seq of the last event delivered, or the baseline
+	needBaseline bool   // last must be read from Redis at the next poll
+	pending      uint64 // Redis's seq at the previous poll; 0 = none
+
+	ticks   uint64 // probe ticks in this session
+	probeN  int64  // number of the last probe sent
+	waiting bool   // a probe is outstanding
+	probeAt uint64 // tick at which it was sent
+}
+
+// session subscribes and delivers events until ctx is done, the
+// subscription fails to confirm, or a probe fails. It reports whether the
+// caller should subscribe again at once.
+func (l *listener) session(ctx context.Context) (again bool) {
+	b := l.b
+	ps := b.client.Subscribe(ctx, b.channel())
+	defer ps.Close()
+	msg, err := ps.ReceiveTimeout(ctx, 2*b.probeInterval+time.Second)
+	if err != nil {
+		return false
+	}
+	if _, ok := msg.(*redis.Subscription); !ok {
+		return false
+	}
+	l.ticks, l.waiting, l.pending = 0, false, 0
+	l.reset(ctx)
+	ch := ps.ChannelWithSubscriptions(redis.WithChannelSize(1024))
+	ticker := time.NewTicker(b.probeInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case m, ok := <-ch:
+			if !ok {
+				return true
+			}
+			switch m := m.(type) {
+			case *redis.Subscription:
+				if m.Kind == "subscribe" {
+					// go-redis reconnected and subscribed again: events
+					// may have been lost in between.
+					l.waiting, l.pending = false, 0
+					l.reset(ctx)
+				}
+			case *redis.Message:
+				l.handle(m.Payload)
+			}
+		case <-ticker.C:
+			l.ticks++
+			if !l.probe(ctx) {
+				b.probeFailures.Add(1)
+				return true
+			}
+		}
+	}
+}
+
+// reset takes a new baseline of the event counter and delivers a Reset.
+func (l *listener) reset(ctx context.Context) {
+	l.needBaseline = true
+	ctx, cancel := context.WithTimeout(ctx, l.b.probeInterval)
+	defer cancel()
+	if seq, err := l.readSeq(ctx); err == nil {
+		l.last, l.needBaseline = seq, false
+	}
+	l.b.resets.Add(1)
+	l.fn(isr.Event{Kind: isr.EventReset})
+}
+
+// handle parses and delivers one message.
+func (l *listener) handle(payload string) {
+	m, err := parseMessage(payload)
+	if err != nil {
+		l.b.malformed.Add(1)
+		return
+	}
+	if m.kind == 'p' {
+		if m.key == l.id && m.gen == l.probeN {
+			l.waiting = false
+		}
+		return
+	}
+	l.last = m.seq
+	l.b.messages.Add(1)
+	l.fn(m.event())
+}
+
+// probe runs one delivery check and reports whether the subscription is
+// healthy. Redis errors do not fail it: go-redis reconnects a broken
+// subscription by itself, and a Reset follows.
+func (l *listener) probe(ctx context.Context) bool {
+	b := l.b
+	ctx, cancel := context.WithTimeout(ctx, b.probeInterval)
+	defer cancel()
+	if seq, err := l.readSeq(ctx); err == nil {
+		switch {
+		case l.needBaseline:
+			l.last, l.needBaseline, l.pending = seq, false, 0
+		case l.pending != 0 && l.last < l.pending:
+			return false // events seen in Redis an interval ago never came
+		default:
+			l.pending = seq
+			if seq <= l.last {
+				l.pending = 0
+			}
+		}
+	}
+	if l.waiting {
+		return l.ticks-l.probeAt < 2
+	}
+	l.probeN++
+	probe := message{kind: 'p', gen: l.probeN, key: l.id}.String()
+	if err := b.client.Publish(ctx, b.channel(), probe).Err(); err == nil {
+		l.waiting, l.probeAt = true, l.ticks
+	}
+	return true
+}
+
+// readSeq reads Redis's event counter; a missing counter is 0.
+func (l *listener) readSeq(ctx context.Context) (uint64, error) {
+	s, err := l.b.client.Get(ctx, l.b.seqKey()).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(s, 10, 64)
+}

@@ -1,0 +1,71 @@
+package isrredis
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/isrcache/isrcache/pkg/isr"
+)
+
+// message is a parsed pub/sub message: "<seq> <kind> <gen> <key>". The key
+// is the rest of the line and may hold spaces.
+type message struct {
+	seq  uint64
+	kind byte // 'w', 's', 'd', or 'p' (a listener's probe)
+	gen  int64
+	key  string
+}
+
+var errMalformed = errors.New("isrredis: malformed event")
+
+// parseMessage parses a message published by the scripts or by a probe.
+// Events (w, s, d) have seq >= 1; probes ("0 p <n> <id>") have seq 0.
+func parseMessage(s string) (message, error) {
+	f := strings.SplitN(s, " ", 4)
+	if len(f) != 4 || len(f[1]) != 1 || f[3] == "" {
+		return message{}, errMalformed
+	}
+	seq, err := strconv.ParseUint(f[0], 10, 64)
+	if err != nil {
+		return message{}, errMalformed
+	}
+	gen, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil || gen < 0 {
+		return message{}, errMalformed
+	}
+	m := message{seq: seq, kind: f[1][0], gen: gen, key: f[3]}
+	switch m.kind {
+	case 'w', 's', 'd':
+		if seq == 0 {
+			return message{}, errMalformed
+		}
+	case 'p':
+		if seq != 0 {
+			return message{}, errMalformed
+		}
+	default:
+		return message{}, errMalformed
+	}
+	return m, nil
+}
+
+// String formats m the way parseMessage reads it.
+func (m message) String() string {
+	return strconv.FormatUint(m.seq, 10) + " " + string(m.kind) + " " +
+		strconv.FormatInt(m.gen, 10) + " " + m.key
+}
+
+// event converts an event message (not a probe) to an isr.Event.
+func (m message) event() isr.Event {
+	e := isr.Event{Seq: m.seq, Key: m.key, Gen: m.gen}
+	switch m.kind {
+	case 'w':
+		e.Kind = isr.EventWritten
+	case 's':
+		e.Kind = isr.EventStale
+	case 'd':
+		e.Kind = isr.EventDeleted
+	}
+	return e
+}

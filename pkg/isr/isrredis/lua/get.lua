@@ -1,0 +1,13 @@
+-- get.lua reads a page and the server clock in one step.
+-- KEYS[1] page hash.
+-- Returns nil when no page is stored (a hash holding only fence counters is
+-- no page), else {now_ms, status, key, gen, hdr, body, tags, rev_ms,
+-- written_ms, fresh_until_ms}.
+local v = redis.call('HMGET', KEYS[1], 'status', 'key', 'gen', 'hdr', 'body',
+  'tags', 'rev_ms', 'written_ms', 'fresh_until_ms')
+if not v[1] then
+  return nil
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return {now, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]}

@@ -1,0 +1,219 @@
+package isrredis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/isrcache/isrcache/pkg/isr"
+	"github.com/redis/go-redis/v9"
+)
+
+// invalidateBatch is how many keys one Invalidate pipeline carries.
+const invalidateBatch = 128
+
+// Get returns the entry stored under key, with Age and Fresh computed from
+// Redis's clock, or isr.ErrNotFound.
+func (b *Backend) Get(ctx context.Context, key string) (*isr.Entry, error) {
+	res, err := b.get.Run(ctx, b.client, []string{b.pageKey(key)}).Slice()
+	if errors.Is(err, redis.Nil) {
+		return nil, isr.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("isrredis: get %q: %w", key, err)
+	}
+	e, err := decodeEntry(res)
+	if err != nil {
+		return nil, fmt.Errorf("isrredis: get %q: %w", key, err)
+	}
+	if e.Page.Key != key {
+		// A hash collision of two keys: the page is not ours.
+		return nil, isr.ErrNotFound
+	}
+	return e, nil
+}
+
+// decodeEntry decodes get.lua's reply: {now_ms, status, key, gen, hdr, body,
+// tags, rev_ms, written_ms, fresh_until_ms}.
+func decodeEntry(res []any) (*isr.Entry, error) {
+	if len(res) != 10 {
+		return nil, fmt.Errorf("unexpected reply of %d values", len(res))
+	}
+	now, ok := res[0].(int64)
+	if !ok {
+		return nil, fmt.Errorf("unexpected clock %T", res[0])
+	}
+	s := make([]string, len(res))
+	for i := 1; i < len(res); i++ {
+		s[i], _ = res[i].(string)
+	}
+	var ints [5]int64
+	for i, j := range []int{1, 3, 7, 8, 9} {
+		n, err := strconv.ParseInt(s[j], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("corrupt page field %d: %w", j, err)
+		}
+		ints[i] = n
+	}
+	status, gen, rev, written, freshUntil := ints[0], ints[1], ints[2], ints[3], ints[4]
+	p := &isr.Page{Key: s[2], Status: int(status), Body: []byte(s[5]), Gen: gen}
+	var hdr http.Header
+	if err := json.Unmarshal([]byte(s[4]), &hdr); err != nil {
+		return nil, fmt.Errorf("corrupt page header: %w", err)
+	}
+	if len(hdr) > 0 {
+		p.Header = hdr
+	}
+	if err := json.Unmarshal([]byte(s[6]), &p.Tags); err != nil {
+		return nil, fmt.Errorf("corrupt page tags: %w", err)
+	}
+	if rev < 0 {
+		p.Revalidate = isr.Never
+	} else {
+		p.Revalidate = time.Duration(rev) * time.Millisecond
+	}
+	e := &isr.Entry{Page: p, Age: time.Duration(max(now-written, 0)) * time.Millisecond}
+	switch {
+	case freshUntil < 0:
+		e.Fresh = isr.Forever
+	case freshUntil > 0:
+		e.Fresh = time.Duration(freshUntil-now) * time.Millisecond
+	}
+	return e, nil
+}
+
+// Token issues a fencing token for key: one more than any issued before, as
+// long as the key's hash lives. A Token on a key with no page creates a hash
+// holding only the counter, kept for FenceTTL; it does not extend the hard
+// expiry of a stored page.
+func (b *Backend) Token(ctx context.Context, key string) (int64, error) {
+	n, err := b.token.Run(ctx, b.client, []string{b.pageKey(key)}, ms(b.fenceTTL)).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("isrredis: token %q: %w", key, err)
+	}
+	return n, nil
+}
+
+// Put stores p under key with the fencing token for ttl, and publishes the
+// write, in one script. It returns isr.ErrFenced (unwrapped) if the token is
+// not newer than the stored page's or predates a delete; fresh is false if
+// the token predates an on-demand revalidation (the page is stored stale).
+// ttl must be at least a millisecond; p.Revalidate is isr.Never or >= 0.
+func (b *Backend) Put(ctx context.Context, key string, token int64, p *isr.Page, ttl time.Duration) (bool, error) {
+	if p == nil {
+		return false, fmt.Errorf("isrredis: put %q: nil page", key)
+	}
+	if ttl < time.Millisecond {
+		return false, fmt.Errorf("isrredis: put %q: ttl %v is under 1ms", key, ttl)
+	}
+	rev := int64(-1)
+	if p.Revalidate != isr.Never {
+		if p.Revalidate < 0 {
+			return false, fmt.Errorf("isrredis: put %q: negative revalidate %v", key, p.Revalidate)
+		}
+		rev = ms(p.Revalidate)
+	}
+	hdr, err := json.Marshal(p.Header)
+	if err != nil {
+		return false, fmt.Errorf("isrredis: put %q: header: %w", key, err)
+	}
+	tags := make([]string, 0, len(p.Tags))
+	for _, t := range p.Tags {
+		if t != "" && !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	tagsJSON, err := json.Marshal(tags)
+	if err != nil {
+		return false, fmt.Errorf("isrredis: put %q: tags: %w", key, err)
+	}
+	keys := make([]string, 0, 2+len(tags))
+	keys = append(keys, b.pageKey(key), b.seqKey())
+	for _, t := range tags {
+		keys = append(keys, b.tagKey(t))
+	}
+	res, err := b.put.Run(ctx, b.client, keys,
+		strconv.FormatInt(token, 10), key, p.Status, hdr, p.Body, tagsJSON,
+		rev, ms(ttl), b.channel(), ms(seqTTL)).Int64Slice()
+	if err != nil {
+		return false, fmt.Errorf("isrredis: put %q: %w", key, err)
+	}
+	if len(res) != 2 {
+		return false, fmt.Errorf("isrredis: put %q: unexpected reply %v", key, res)
+	}
+	switch res[0] {
+	case 0:
+		return false, isr.ErrFenced
+	case 1:
+		return true, nil
+	default:
+		return false, nil
+	}
+}
+
+// Invalidate marks the pages under keys stale (isr.ModeEager, isr.ModeStale)
+// or deletes them (isr.ModeDelete), one script per key, pipelined. Each
+// change is published. found[i] reports whether a page was stored under
+// keys[i]; on error, found holds the keys done so far.
+func (b *Backend) Invalidate(ctx context.Context, mode isr.Mode, keys ...string) ([]bool, error) {
+	var op string
+	switch mode {
+	case isr.ModeEager, isr.ModeStale:
+		op = "s"
+	case isr.ModeDelete:
+		op = "d"
+	default:
+		return nil, fmt.Errorf("isrredis: invalidate: unknown mode %d", mode)
+	}
+	found := make([]bool, len(keys))
+	for start := 0; start < len(keys); start += invalidateBatch {
+		batch := keys[start:min(start+invalidateBatch, len(keys))]
+		if err := b.invalidateBatch(ctx, op, batch, found[start:]); err != nil {
+			return found, err
+		}
+	}
+	return found, nil
+}
+
+func (b *Backend) invalidateBatch(ctx context.Context, op string, keys []string, found []bool) error {
+	args := func(key string) ([]string, []any) {
+		return []string{b.pageKey(key), b.seqKey()},
+			[]any{op, key, b.channel(), ms(b.fenceTTL), ms(seqTTL)}
+	}
+	pipe := b.client.Pipeline()
+	cmds := make([]*redis.Cmd, len(keys))
+	for i, key := range keys {
+		k, a := args(key)
+		cmds[i] = b.invalidate.EvalSha(ctx, pipe, k, a...)
+	}
+	_, _ = pipe.Exec(ctx) // errors are read per command
+	for i, cmd := range cmds {
+		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			// The script cache was flushed: nothing ran, so run it again.
+			k, a := args(keys[i])
+			cmd = b.invalidate.Run(ctx, b.client, k, a...)
+		}
+		n, err := cmd.Int64()
+		if err != nil {
+			return fmt.Errorf("isrredis: invalidate %q: %w", keys[i], err)
+		}
+		found[i] = n == 1
+	}
+	return nil
+}
+
+// TagKeys returns the keys of the pages stored with tag, sorted. It may
+// return keys whose pages expired or were deleted since.
+func (b *Backend) TagKeys(ctx context.Context, tag string) ([]string, error) {
+	keys, err := b.client.SMembers(ctx, b.tagKey(tag)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("isrredis: tag %q: %w", tag, err)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
