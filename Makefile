@@ -1,0 +1,59 @@
+# isrcache: `make help` lists the targets.
+
+GO        ?= go
+FUZZTIME  ?= 20s
+BENCH     ?= .
+BENCHTIME ?= 1s
+TESTFLAGS ?=
+DEMO_ADDR ?= 127.0.0.1:3000
+
+.PHONY: help run demo test fuzz bench lint build clean
+
+help:
+	@echo 'make demo    build, then run the demo origin on $(DEMO_ADDR) and isrcache in front of it'
+	@echo 'make run     go run ./cmd/isrcache (needs ISR_ORIGIN)'
+	@echo 'make test    go vet, then all tests with -race (integration tests start their own redis-server)'
+	@echo 'make fuzz    every Fuzz target for FUZZTIME=$(FUZZTIME)'
+	@echo 'make bench   benchmarks matching BENCH=$(BENCH) for BENCHTIME=$(BENCHTIME)'
+	@echo 'make lint    gofmt and go vet'
+	@echo 'make build   bin/isrcache and bin/demo-origin'
+
+build:
+	$(GO) build -o bin/isrcache ./cmd/isrcache
+	$(GO) build -o bin/demo-origin ./cmd/demo-origin
+
+run:
+	@test -n "$$ISR_ORIGIN" || { echo 'ISR_ORIGIN is not set: try "make demo", or ISR_ORIGIN=http://127.0.0.1:3000 make run' >&2; exit 2; }
+	$(GO) run ./cmd/isrcache
+
+# demo runs the demo origin in the background and isrcache in the
+# foreground; stopping isrcache (Ctrl-C) stops the origin too.
+demo: build
+	@bin/demo-origin -addr $(DEMO_ADDR) & origin=$$!; \
+	trap 'kill $$origin 2>/dev/null; wait $$origin' EXIT; trap 'exit 130' INT TERM; \
+	ISR_ORIGIN=http://$(DEMO_ADDR) bin/isrcache
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m $(TESTFLAGS) ./...
+
+# fuzz discovers the Fuzz targets with `go test -list` and runs each one in
+# turn (go test -fuzz takes one target of one package at a time).
+fuzz:
+	@list=$$($(GO) test -list '^Fuzz' ./...) || { echo "$$list" >&2; exit 1; }; \
+	targets=$$(echo "$$list" | awk '/^Fuzz/ { f[n++] = $$1; next } /^ok/ { for (i = 0; i < n; i++) print $$2, f[i]; n = 0 }'); \
+	if [ -z "$$targets" ]; then echo 'no Fuzz targets found'; exit 0; fi; \
+	echo "$$targets" | while read -r pkg fn; do \
+		echo "== $$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo 'gofmt -l lists files that need formatting:' >&2; echo "$$out" >&2; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin
