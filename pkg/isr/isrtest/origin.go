@@ -48,6 +48,7 @@ type originPath struct {
 	version int // 0 means 1
 	header  http.Header
 	failure Failure
+	hold    chan struct{} // closed on release; nil when not held
 	last    http.Header
 }
 
@@ -75,6 +76,26 @@ func (o *Origin) update(path string, fn func(p *originPath)) {
 // request is cancelled during the delay stops without answering.
 func (o *Origin) SetDelay(path string, d time.Duration) {
 	o.update(path, func(p *originPath) { p.delay = d })
+}
+
+// Hold makes renders of path that arrive from now on wait until release is
+// called (or their request is cancelled); they are counted on arrival. It
+// lets a test keep a render in flight for as long as it needs. release may
+// be called more than once.
+func (o *Origin) Hold(path string) (release func()) {
+	ch := make(chan struct{})
+	o.update(path, func(p *originPath) { p.hold = ch })
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(ch)
+			o.update(path, func(p *originPath) {
+				if p.hold == ch {
+					p.hold = nil
+				}
+			})
+		})
+	}
 }
 
 // SetStatus sets the status code of path's answers. Zero means 200.
@@ -139,10 +160,17 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o.total++
 	p.renders++
 	p.last = r.Header.Clone()
-	n, delay, status, version, failure := p.renders, p.delay, p.status, p.version, p.failure
+	n, delay, status, version, failure, hold := p.renders, p.delay, p.status, p.version, p.failure, p.hold
 	header := p.header.Clone()
 	o.mu.Unlock()
 
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		defer t.Stop()
