@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -88,11 +89,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // lookup reads key from the hot cache, else from the store, filling the
 // hot cache with what the store returns.
 func (h *Handler) lookup(ctx context.Context, key string) (*Entry, error) {
-	if e, ok := h.l1.get(key, h.opts.Now()); ok {
+	if e, ok := h.l1.get(key, h.opts.Now(), false); ok {
 		return e, nil
 	}
 	seen := h.l1.mark()
 	e, err := h.opts.Backend.Get(ctx, key)
+	if isStoreError(err) {
+		if e, ok := h.l1.get(key, h.opts.Now(), true); ok {
+			h.opts.Logger.Warn("store read failed: serving the hot cache's copy as stale", zap.String("key", key), zap.Error(err))
+			return e, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

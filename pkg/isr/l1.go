@@ -54,8 +54,8 @@ func (c *hot) mark() uint64 {
 }
 
 // get returns the entry for key aged by the local time since it was read,
-// or false if absent or older than maxAge.
-func (c *hot) get(key string, now time.Time) (*Entry, bool) {
+// or false if absent or, unless old is set, older than maxAge.
+func (c *hot) get(key string, now time.Time, old bool) (*Entry, bool) {
 	if c.max < 0 {
 		return nil, false
 	}
@@ -67,8 +67,9 @@ func (c *hot) get(key string, now time.Time) (*Entry, bool) {
 	}
 	it := el.Value.(*hotItem)
 	elapsed := now.Sub(it.at)
-	if elapsed > c.maxAge || elapsed < 0 {
-		c.remove(el)
+	if !old && (elapsed > c.maxAge || elapsed < 0) {
+		// Kept, not removed: while the store is unreachable, an outdated
+		// copy served as STALE beats an error (see Handler.lookup).
 		return nil, false
 	}
 	c.lru.MoveToFront(el)
@@ -76,6 +77,9 @@ func (c *hot) get(key string, now time.Time) (*Entry, bool) {
 	e.Age += elapsed
 	if e.Fresh != Forever {
 		e.Fresh -= elapsed
+	}
+	if old && elapsed > c.maxAge {
+		e.Fresh = 0
 	}
 	return &e, true
 }

@@ -47,6 +47,7 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 		lock, err = h.lockWait(ctx, key)
 	}
 	if err != nil {
+		h.backoff.set(key, h.opts.Now().Add(min(time.Second, h.opts.FailureBackoff)))
 		log.Warn("regeneration failed: no lock", zap.Error(err))
 		return ResultFailed, err
 	}
