@@ -10,7 +10,7 @@ DEMO_ADDR ?= 127.0.0.1:3000
 .PHONY: help run demo test fuzz bench lint build clean
 
 help:
-	@echo 'make demo    build, then run the demo origin on $(DEMO_ADDR) and isrcache in front of it'
+	@echo 'make demo    build, then run the demo origin on $(DEMO_ADDR) and isrcache on 127.0.0.1:8080 in front of it'
 	@echo 'make run     go run ./cmd/isrcache (needs ISR_ORIGIN)'
 	@echo 'make test    go vet, then all tests with -race (integration tests start their own redis-server)'
 	@echo 'make fuzz    every Fuzz target for FUZZTIME=$(FUZZTIME)'
@@ -27,11 +27,14 @@ run:
 	$(GO) run ./cmd/isrcache
 
 # demo runs the demo origin in the background and isrcache in the
-# foreground; stopping isrcache (Ctrl-C) stops the origin too.
+# foreground, both on loopback; stopping isrcache (Ctrl-C) stops the origin
+# too. The revalidate token is "demo-secret" unless ISR_REVALIDATE_SECRET
+# is set.
 demo: build
 	@bin/demo-origin -addr $(DEMO_ADDR) & origin=$$!; \
 	trap 'kill $$origin 2>/dev/null; wait $$origin' EXIT; trap 'exit 130' INT TERM; \
-	ISR_ORIGIN=http://$(DEMO_ADDR) bin/isrcache
+	ISR_ORIGIN=http://$(DEMO_ADDR) ISR_ADDR=$${ISR_ADDR:-127.0.0.1:8080} \
+	ISR_REVALIDATE_SECRET=$${ISR_REVALIDATE_SECRET:-demo-secret} bin/isrcache
 
 test:
 	$(GO) vet ./...
