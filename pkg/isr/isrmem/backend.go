@@ -47,7 +47,8 @@ type Options struct {
 }
 
 // Backend is an in-memory [isr.Backend] for one process. Create one with
-// [New]; the zero Backend is not usable. It is safe for concurrent use.
+// [New]; the zero Backend is not usable. It is safe for concurrent use and
+// holds nothing but memory: there is nothing to close.
 //
 // Fencing tokens come from one counter shared by all keys, so they are
 // strictly increasing per key and never reused, even after a key's page
@@ -146,14 +147,17 @@ func (b *Backend) Token(ctx context.Context, key string) (int64, error) {
 	return b.counter, nil
 }
 
-// Put stores a copy of p under key with the fencing token, for at most ttl;
-// a ttl of zero or less means no hard expiry. See [isr.Store.Put].
+// Put stores a copy of p under key with the fencing token, for at most ttl,
+// which must be positive (as in isrredis). See [isr.Store.Put].
 func (b *Backend) Put(ctx context.Context, key string, token int64, p *isr.Page, ttl time.Duration) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("isrmem: put %q: %w", key, err)
 	}
 	if p == nil {
 		return false, fmt.Errorf("isrmem: put %q: nil page", key)
+	}
+	if ttl <= 0 {
+		return false, fmt.Errorf("isrmem: put %q: ttl %v is not positive", key, ttl)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -175,11 +179,7 @@ func (b *Backend) Put(ctx context.Context, key string, token int64, p *isr.Page,
 	stored.Key, stored.Gen = key, token
 	b.setPage(rec, &stored)
 	rec.written, rec.stale = now, !fresh
-	var expires time.Time
-	if ttl > 0 {
-		expires = now.Add(ttl)
-	}
-	b.setExpiry(rec, expires)
+	b.setExpiry(rec, now.Add(ttl))
 	b.counter = max(b.counter, token)
 	b.publish(isr.EventWritten, key, token)
 	b.evict()

@@ -107,7 +107,7 @@ func TestFreshnessByClock(t *testing.T) {
 func TestHardExpiry(t *testing.T) {
 	b, c := newTest(t, 0)
 	mustPut(t, b, page("/gone", "v1", isr.Never, "t"), time.Minute)
-	mustPut(t, b, page("/kept", "v1", isr.Never, "t"), 0) // no hard expiry
+	mustPut(t, b, page("/kept", "v1", isr.Never, "t"), time.Hour)
 	c.Advance(time.Minute - time.Nanosecond)
 	if !present(t, b, "/gone") {
 		t.Fatal("page gone before its ttl")
@@ -242,6 +242,9 @@ func TestBadInput(t *testing.T) {
 	ctx := t.Context()
 	if _, err := b.Put(ctx, "/p", 1, nil, time.Hour); err == nil {
 		t.Error("Put(nil page) succeeded")
+	}
+	if _, err := b.Put(ctx, "/p", 1, page("/p", "x", time.Hour), 0); err == nil {
+		t.Error("Put(ttl 0) succeeded")
 	}
 	if _, err := b.Invalidate(ctx, isr.Mode(42), "/p"); err == nil {
 		t.Error("Invalidate(unknown mode) succeeded")
