@@ -1,0 +1,103 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// recorder captures the status and size of a response for the request log.
+// Unwrap lets http.ResponseController reach the connection's Flusher, which
+// streaming responses proxied from the origin need.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Flush implements http.Flusher for handlers that assert it directly.
+func (r *recorder) Flush() {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	_ = http.NewResponseController(r.ResponseWriter).Flush()
+}
+
+// Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// logRequest writes the request's log line. It logs no header (so never
+// Authorization or Cookie) and hides the value of any secret query
+// parameter. Probes are logged at debug level.
+func (s *Server) logRequest(r *http.Request, rec *recorder, d time.Duration) {
+	level := zapcore.InfoLevel
+	switch r.URL.Path {
+	case "/healthz", "/livez", "/readyz":
+		level = zapcore.DebugLevel
+	}
+	ce := s.log.Check(level, "request")
+	if ce == nil {
+		return
+	}
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK // the handler wrote nothing
+	}
+	ce.Write(
+		zap.String("method", r.Method),
+		zap.String("path", logPath(r.URL)),
+		zap.String("cache", rec.Header().Get("X-ISR-Cache")),
+		zap.Int("status", status),
+		zap.Int64("bytes", rec.bytes),
+		zap.Duration("duration", d),
+		zap.String("remote", r.RemoteAddr),
+	)
+}
+
+// logPath returns the path and query of u with the value of every "secret"
+// parameter replaced by REDACTED.
+func logPath(u *url.URL) string {
+	p := u.EscapedPath()
+	if u.RawQuery == "" {
+		return p
+	}
+	return p + "?" + redactQuery(u.RawQuery)
+}
+
+// redactQuery hides the values of the secret parameters of a raw query. A
+// parameter whose name does not decode is hidden whole, since it could be
+// a mistyped secret.
+func redactQuery(raw string) string {
+	parts := strings.Split(raw, "&")
+	for i, part := range parts {
+		name, _, _ := strings.Cut(part, "=")
+		dec, err := url.QueryUnescape(name)
+		switch {
+		case err != nil:
+			parts[i] = "REDACTED"
+		case strings.EqualFold(strings.TrimSpace(dec), "secret"):
+			parts[i] = name + "=REDACTED"
+		}
+	}
+	return strings.Join(parts, "&")
+}

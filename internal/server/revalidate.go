@@ -1,0 +1,236 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/isrcache/isrcache/pkg/isr"
+)
+
+// Limits of one revalidation request.
+const (
+	// MaxRevalidateBody is the largest accepted JSON body, in bytes.
+	MaxRevalidateBody = 64 << 10
+	// MaxRevalidateTargets is the most paths and tags, together, that one
+	// request may name.
+	MaxRevalidateTargets = 1000
+)
+
+// revalidateResponse is the body of a revalidation's answer.
+type revalidateResponse struct {
+	Revalidated bool             `json:"revalidated"`
+	Now         int64            `json:"now"`
+	Results     []isr.PageResult `json:"results"`
+}
+
+// serveRevalidate answers POST /api/revalidate.
+func (s *Server) serveRevalidate(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case s.secret == "":
+		writeMessage(w, http.StatusNotFound, "revalidation is disabled (ISR_REVALIDATE_SECRET is empty)")
+		return
+	case r.Method != http.MethodPost:
+		w.Header().Set("Allow", http.MethodPost)
+		writeMessage(w, http.StatusMethodNotAllowed, "use POST")
+		return
+	case !tokenMatches(token(r), s.secret):
+		writeMessage(w, http.StatusUnauthorized, "Invalid token")
+		return
+	}
+	rv, err := readRevalidation(w, r)
+	if err != nil {
+		var he *httpError
+		if !errors.As(err, &he) {
+			he = &httpError{http.StatusBadRequest, err.Error()}
+		}
+		writeMessage(w, he.status, he.msg)
+		return
+	}
+	results, err := s.cache.Revalidate(r.Context(), rv)
+	switch {
+	case errors.Is(err, isr.ErrBadPath):
+		writeMessage(w, http.StatusBadRequest, err.Error())
+		return
+	case err != nil:
+		s.log.Error("revalidate failed", zap.Error(err))
+		writeJSON(w, http.StatusInternalServerError, map[string]any{
+			"revalidated": false, "now": s.now().UnixMilli(), "message": err.Error(),
+		})
+		return
+	}
+	resp := revalidateResponse{Revalidated: true, Now: s.now().UnixMilli(), Results: results}
+	if resp.Results == nil {
+		resp.Results = []isr.PageResult{}
+	}
+	status := http.StatusOK
+	for _, pr := range results {
+		if pr.Result == isr.ResultFailed {
+			resp.Revalidated, status = false, http.StatusInternalServerError
+		}
+	}
+	writeJSON(w, status, resp)
+}
+
+// token returns the token a request presents: from an Authorization Bearer
+// header if there is one, else from the secret query parameter.
+func token(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return ""
+		}
+		return strings.TrimSpace(tok)
+	}
+	return r.URL.Query().Get("secret")
+}
+
+// tokenMatches compares got with want in constant time. Both are hashed
+// first, so that neither their contents nor their lengths leak through
+// timing (subtle.ConstantTimeCompare returns early on different lengths).
+func tokenMatches(got, want string) bool {
+	if got == "" || want == "" {
+		return false
+	}
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// An httpError is an error answered with its status code.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+// readRevalidation reads the targets of a revalidation from r's query and
+// its body, limited to MaxRevalidateBody bytes.
+func readRevalidation(w http.ResponseWriter, r *http.Request) (isr.Revalidation, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRevalidateBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return isr.Revalidation{}, &httpError{http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("body larger than %d bytes", MaxRevalidateBody)}
+		}
+		return isr.Revalidation{}, fmt.Errorf("reading body: %w", err)
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return isr.Revalidation{}, errors.New("malformed query string")
+	}
+	return parseRevalidation(query, body)
+}
+
+// revalidateBody is the JSON body of a revalidation request.
+type revalidateBody struct {
+	Paths []string `json:"paths"`
+	Tags  []string `json:"tags"`
+	Mode  string   `json:"mode"`
+}
+
+// parseRevalidation merges the path, tag and mode query parameters with
+// the JSON body, if any, and checks the limits. Paths are checked by the
+// cache, not here.
+func parseRevalidation(query url.Values, body []byte) (isr.Revalidation, error) {
+	var b revalidateBody
+	if len(bytes.TrimSpace(body)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&b); err != nil {
+			return isr.Revalidation{}, fmt.Errorf("bad JSON body: %v", err)
+		}
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return isr.Revalidation{}, errors.New("bad JSON body: data after the object")
+		}
+	}
+	rv := isr.Revalidation{
+		Paths: slices.Concat(query["path"], b.Paths),
+		Tags:  slices.Concat(query["tag"], b.Tags),
+	}
+	modeSet := false
+	for _, m := range append(slices.Clone(query["mode"]), b.Mode) {
+		if m == "" {
+			continue
+		}
+		mode, ok := parseMode(m)
+		switch {
+		case !ok:
+			return rv, fmt.Errorf("mode %q must be eager, stale or delete", m)
+		case modeSet && mode != rv.Mode:
+			return rv, errors.New("conflicting modes in the query and the body")
+		}
+		rv.Mode, modeSet = mode, true
+	}
+	n := len(rv.Paths) + len(rv.Tags)
+	switch {
+	case n == 0:
+		return rv, errors.New("nothing to revalidate: give a path or a tag")
+	case n > MaxRevalidateTargets:
+		return rv, fmt.Errorf("too many paths and tags: %d, at most %d", n, MaxRevalidateTargets)
+	}
+	for _, t := range rv.Tags {
+		if !validTag(t) {
+			return rv, fmt.Errorf("tag %q must be 1 to %d bytes of printable ASCII without spaces", clip(t), maxTagBytes)
+		}
+	}
+	return rv, nil
+}
+
+// maxTagBytes is the longest tag, as in the cache.
+const maxTagBytes = 128
+
+// validTag reports whether t is a tag the cache could have stored.
+func validTag(t string) bool {
+	if t == "" || len(t) > maxTagBytes {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens s for an error message.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+func parseMode(s string) (isr.Mode, bool) {
+	switch s {
+	case "eager":
+		return isr.ModeEager, true
+	case "stale":
+		return isr.ModeStale, true
+	case "delete":
+		return isr.ModeDelete, true
+	}
+	return 0, false
+}
+
+func writeMessage(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,109 @@
+// Package server is isrcache's HTTP front: the on-demand revalidation
+// endpoint, the health probes, request logging, and a catch-all that hands
+// every other request to the ISR cache.
+//
+// Routes:
+//
+//	POST /api/revalidate   revalidate paths and tags across the cluster
+//	GET  /healthz, /livez  alive: 200 as long as the process answers
+//	GET  /readyz           ready: 200 until [Server.Drain], then 503
+//	anything else          the cache ([isr.Handler])
+//
+// The probes never depend on Redis or the origin: if they did, every replica
+// would leave the load balancer at once when either fails.
+package server
+
+import (
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+	"go.uber.org/zap"
+
+	"github.com/isrcache/isrcache/pkg/isr"
+)
+
+// Options configure a [Server].
+type Options struct {
+	// Handler is the ISR cache. It serves every request that is not one of
+	// the server's own endpoints, and performs revalidations. Required.
+	Handler *isr.Handler
+
+	// Secret is the token that authorizes POST /api/revalidate. Empty
+	// disables the endpoint: it answers 404.
+	Secret string
+
+	// Logger receives one line per request. If nil, logging is disabled.
+	Logger *zap.Logger
+
+	// Now is the clock of the "now" field of revalidation responses. If
+	// nil, time.Now.
+	Now func() time.Time
+}
+
+// A Server is the http.Handler of an isrcache replica. Create one with
+// [New].
+type Server struct {
+	router   *mux.Router
+	cache    *isr.Handler
+	secret   string
+	log      *zap.Logger
+	now      func() time.Time
+	draining atomic.Bool
+}
+
+// New returns a Server for opts. It starts nothing.
+func New(opts Options) *Server {
+	s := &Server{cache: opts.Handler, secret: opts.Secret, log: opts.Logger, now: opts.Now}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	r := mux.NewRouter()
+	// Paths reach the cache as sent: the cache canonicalises them itself,
+	// and a redirect to a cleaned path is the origin's business.
+	r.SkipClean(true)
+	r.HandleFunc("/api/revalidate", s.serveRevalidate)
+	r.HandleFunc("/healthz", serveAlive).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/livez", serveAlive).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", s.serveReady).Methods(http.MethodGet, http.MethodHead)
+	r.NotFoundHandler = opts.Handler
+	r.MethodNotAllowedHandler = opts.Handler
+	s.router = r
+	return s
+}
+
+// ServeHTTP routes r and logs one line for it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w}
+	defer func() { s.logRequest(r, rec, time.Since(start)) }()
+	s.router.ServeHTTP(rec, r)
+}
+
+// Drain makes /readyz answer 503 from now on, so that the load balancer
+// stops sending new requests before the listener closes. Everything else
+// keeps being served. Drain is safe to call more than once.
+func (s *Server) Drain() {
+	s.draining.Store(true)
+}
+
+func serveAlive(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("draining\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
