@@ -66,7 +66,8 @@ type Settings struct {
 	// Pages show "version N". Default: 1.
 	Version int
 	// SMaxAge is the s-maxage of the pages, whole seconds. Not-found pages
-	// get at most 5s. Zero is allowed (stale at once).
+	// get at most 5s. Zero is allowed: "s-maxage=0", which isrcache takes
+	// as "do not store".
 	SMaxAge time.Duration
 }
 
