@@ -156,8 +156,9 @@ func TestHead(t *testing.T) {
 
 func TestPadding(t *testing.T) {
 	t.Parallel()
-	_, plain := newServer(t, blog.Config{})
-	_, padded := newServer(t, blog.Config{Padding: 10000})
+	now := func() time.Time { return time.Date(2026, 5, 2, 12, 0, 0, 123, time.UTC) } // fixed length
+	_, plain := newServer(t, blog.Config{Now: now})
+	_, padded := newServer(t, blog.Config{Now: now, Padding: 10000})
 	_, a := get(t, plain, "/posts/1")
 	_, b := get(t, padded, "/posts/1")
 	if got := len(b) - len(a); got != 10000 {
