@@ -1,0 +1,23 @@
+// Package integration proves isrcache's cluster claims against real parts: a
+// real redis-server (started by internal/redistest on a free loopback port),
+// a real HTTP origin (a counting [isrtest.Origin] behind httptest), and
+// several replicas, either in-process (isr.Handler + server.New + isrredis,
+// each with its own Redis client) or child processes of the cmd/isrcache
+// binary for the tests that need process signals.
+//
+// The package holds only tests; they run with plain `go test` (no build
+// tag) and are named TestCluster* so that CI can tell they ran. They use
+// 127.0.0.1 only, poll with eventually instead of sleeping, and assert
+// counts and states, never timings.
+//
+// Harness, one file each:
+//
+//   - origin_test.go: the counting origin, with per-path holds and in-flight
+//     counts;
+//   - cluster_test.go: a Redis, an origin and an admin client per test;
+//   - replica_test.go: in-process replicas;
+//   - process_test.go: child-process replicas of the cmd/isrcache binary;
+//   - http_test.go: requests, revalidations and eventually.
+//
+// [isrtest.Origin]: github.com/isrcache/isrcache/pkg/isr/isrtest
+package integration
