@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/isrcache/isrcache/internal/config"
+	"github.com/isrcache/isrcache/pkg/isr"
+	"github.com/isrcache/isrcache/pkg/isr/isrmem"
+	"github.com/isrcache/isrcache/pkg/isr/isrredis"
+)
+
+// redisPingTimeout bounds the startup check that Redis answers.
+const redisPingTimeout = 5 * time.Second
+
+// newLogger returns a JSON logger writing to w at level, tagged with the
+// host name (the pod name in Kubernetes).
+func newLogger(w, errw io.Writer, level zapcore.Level) *zap.Logger {
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.RFC3339NanoTimeEncoder
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), level)
+	log := zap.New(core, zap.ErrorOutput(zapcore.Lock(zapcore.AddSync(errw))))
+	if host, err := os.Hostname(); err == nil {
+		log = log.With(zap.String("replica", host))
+	}
+	return log
+}
+
+// openBackend returns the page store: in memory when no Redis URL is set,
+// else Redis, checked with a PING. close releases it.
+func openBackend(ctx context.Context, cfg config.Config, log *zap.Logger) (b isr.Backend, close func(), err error) {
+	if cfg.RedisURL == "" {
+		log.Warn("embedded in-memory store: one replica only",
+			zap.String("hint", "set ISR_REDIS_URL to share pages between replicas"))
+		return isrmem.New(nil), func() {}, nil
+	}
+	opts, err := isrredis.ClientOptions(cfg.RedisURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts.PoolSize == 0 {
+		opts.PoolSize = 10 * runtime.GOMAXPROCS(0)
+	}
+	client := redis.NewClient(opts)
+	pctx, cancel := context.WithTimeout(ctx, redisPingTimeout)
+	defer cancel()
+	if err := client.Ping(pctx).Err(); err != nil {
+		_ = client.Close()
+		return nil, nil, fmt.Errorf("redis %s unreachable: %w", cfg.RedactedRedisURL(), err)
+	}
+	log.Info("redis connected", zap.String("redis", cfg.RedactedRedisURL()), zap.Int("pool_size", opts.PoolSize))
+	closeClient := func() {
+		if err := client.Close(); err != nil {
+			log.Warn("closing redis", zap.Error(err))
+		}
+	}
+	return isrredis.New(client, &isrredis.Options{Prefix: cfg.KeyPrefix}), closeClient, nil
+}
+
+// newOrigin returns the origin renderer and the reverse proxy for requests
+// that bypass the cache. They share one transport, whose
+// ResponseHeaderTimeout is the render timeout.
+func newOrigin(cfg config.Config, log *zap.Logger) (isr.Origin, http.Handler) {
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: cfg.RenderTimeout,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   128,
+		ForceAttemptHTTP2:     true,
+	}
+	origin := &isr.HTTPOrigin{URL: cfg.Origin, Client: &http.Client{Transport: transport}}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(cfg.Origin)
+			pr.SetXForwarded()
+		},
+		Transport: transport,
+		ErrorLog:  zap.NewStdLog(log),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if !errors.Is(err, context.Canceled) {
+				log.Warn("origin request failed", zap.String("method", r.Method),
+					zap.String("path", r.URL.EscapedPath()), zap.Error(err))
+			}
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+	return origin, proxy
+}
+
+// newHTTPServer returns the http.Server of handler with every timeout set.
+// WriteTimeout leaves room for a cold miss that waits for another replica's
+// render and then renders itself.
+func newHTTPServer(cfg config.Config, handler http.Handler, log *zap.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2*cfg.RenderTimeout + 30*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          zap.NewStdLog(log),
+	}
+}
