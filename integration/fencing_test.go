@@ -32,10 +32,11 @@ func TestClusterFencing(t *testing.T) {
 		Options: isr.Options{Revalidate: time.Hour, L1MaxAge: time.Minute,
 			RenderTimeout: 300 * time.Millisecond, LockTTL: 600 * time.Millisecond},
 		Wrap: func(_ string, b *isrredis.Backend) isr.Backend {
-			paused = newPausingBackend(t, b)
+			paused = newPausingBackend(b)
 			return paused
 		},
 	})
+	t.Cleanup(paused.release) // runs before r1 stops, so r1 never waits on a paused Put
 	reps := append([]*replica{r1}, c.startReplicas(t, 2, replicaConfig{Options: opts})...)
 	b := reps[1]
 	const path = "/fenced"
@@ -101,7 +102,7 @@ type pausingBackend struct {
 	armed   atomic.Bool
 	paused  chan putCall
 	resume  chan struct{}
-	release func() // closes resume; idempotent, also run at the end of the test
+	release func() // closes resume; idempotent
 	result  chan error
 }
 
@@ -112,10 +113,9 @@ type putCall struct {
 	body  string
 }
 
-func newPausingBackend(t *testing.T, b *isrredis.Backend) *pausingBackend {
+func newPausingBackend(b *isrredis.Backend) *pausingBackend {
 	p := &pausingBackend{Backend: b, paused: make(chan putCall, 1), resume: make(chan struct{}), result: make(chan error, 1)}
 	p.release = sync.OnceFunc(func() { close(p.resume) })
-	t.Cleanup(p.release)
 	return p
 }
 
