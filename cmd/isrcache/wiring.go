@@ -53,6 +53,9 @@ func openBackend(ctx context.Context, cfg config.Config, log *zap.Logger) (b isr
 	if opts.PoolSize == 0 {
 		opts.PoolSize = 10 * runtime.GOMAXPROCS(0)
 	}
+	// go-redis logs pool and reconnect trouble through a process-wide
+	// logger, in plain text on stderr by default: route it into our JSON log.
+	redis.SetLogger(redisLog{log.With(zap.String("component", "go-redis"))})
 	client := redis.NewClient(opts)
 	pctx, cancel := context.WithTimeout(ctx, redisPingTimeout)
 	defer cancel()
@@ -116,4 +119,12 @@ func newHTTPServer(cfg config.Config, handler http.Handler, log *zap.Logger) *ht
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          zap.NewStdLog(log),
 	}
+}
+
+// redisLog adapts a zap logger to go-redis's logging interface.
+type redisLog struct{ log *zap.Logger }
+
+// Printf logs one go-redis message as a warning.
+func (l redisLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn(fmt.Sprintf(format, v...))
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -48,6 +49,9 @@ func (s *Server) serveRevalidate(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusUnauthorized, "Invalid token")
 		return
 	}
+	// An eager revalidation of many pages can outlast the server's
+	// WriteTimeout; the caller is authenticated, so lift it for this answer.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	rv, err := readRevalidation(w, r)
 	if err != nil {
 		var he *httpError

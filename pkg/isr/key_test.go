@@ -92,3 +92,12 @@ func FuzzParsePath(f *testing.F) {
 		}
 	})
 }
+
+func TestBadRoutePatternIsAnError(t *testing.T) {
+	t.Parallel()
+	for _, p := range []string{"/a/{x:(b)}", "/a/{x", ""} {
+		if _, err := compileRoutes([]Route{{Pattern: p}}); err == nil {
+			t.Errorf("compileRoutes(%q) succeeded, want an error", p)
+		}
+	}
+}

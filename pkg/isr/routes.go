@@ -1,10 +1,12 @@
 package isr
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 )
@@ -27,8 +29,7 @@ var defaultRule = &rule{}
 func compileRoutes(rs []Route) (*routeTable, error) {
 	t := &routeTable{router: mux.NewRouter()}
 	for i, r := range rs {
-		mr := t.router.NewRoute().Path(r.Pattern).Name(strconv.Itoa(i))
-		if err := mr.GetError(); err != nil {
+		if err := addPattern(t.router, r.Pattern, strconv.Itoa(i)); err != nil {
 			return nil, fmt.Errorf("isr: route %d pattern %q: %w", i, r.Pattern, err)
 		}
 		c := &rule{Route: r, listed: map[string]bool{}}
@@ -68,4 +69,19 @@ func (t *routeTable) match(p string) *rule {
 // serves reports whether the rule lets the path be rendered at all.
 func (r *rule) serves(p string) bool {
 	return r.Fallback != FallbackFalse || r.listed[p]
+}
+
+// addPattern adds a named path route to router. gorilla/mux panics on some
+// bad patterns (a capturing group in a variable's regexp) instead of
+// returning an error; that panic becomes the error here.
+func addPattern(router *mux.Router, pattern, name string) (err error) {
+	if !strings.HasPrefix(pattern, "/") {
+		return errors.New("must start with /")
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("invalid pattern: %v", v)
+		}
+	}()
+	return router.NewRoute().Path(pattern).Name(name).GetError()
 }
