@@ -32,10 +32,10 @@ type Options struct {
 	// it polls the event counter and publishes a probe message. Zero or
 	// less means DefaultProbeInterval (1s).
 	ProbeInterval time.Duration
-	// FenceTTL is the least time a page's fence counters are kept when no
-	// page backs them (after Token on a missing page, or a delete), so
-	// that writes begun before a delete are still refused. Zero or less
-	// means DefaultFenceTTL (1h).
+	// FenceTTL is the least time a page's hash (and so its fence
+	// counters) is kept after Token or a delete, so that a render's
+	// token, and a delete's refusal of older writes, outlive the render.
+	// Zero or less means DefaultFenceTTL (1h).
 	FenceTTL time.Duration
 }
 

@@ -88,9 +88,11 @@ func decodeEntry(res []any) (*isr.Entry, error) {
 }
 
 // Token issues a fencing token for key: one more than any issued before, as
-// long as the key's hash lives. A Token on a key with no page creates a hash
-// holding only the counter, kept for FenceTTL; it does not extend the hard
-// expiry of a stored page.
+// long as the key's hash lives. It extends the hash's expiry to at least
+// FenceTTL, so that the counter outlives the render the token is for; a
+// stored page thus outlives its hard expiry when a regeneration fails (its
+// next Put sets the expiry again). On a key with no page it creates a hash
+// holding only the counter.
 func (b *Backend) Token(ctx context.Context, key string) (int64, error) {
 	n, err := b.token.Run(ctx, b.client, []string{b.pageKey(key)}, ms(b.fenceTTL)).Int64()
 	if err != nil {

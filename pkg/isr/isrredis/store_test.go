@@ -209,6 +209,24 @@ func TestHardTTL(t *testing.T) {
 	})
 }
 
+func TestTokenKeepsFenceAlive(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	if _, err := e.b.Put(ctx, "/p", 1, page("/p", "x", time.Minute), 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	tok := mustToken(t, e.b, "/p")
+	if ttl := e.rdb.PTTL(ctx, "isr:p:{"+hashOf("/p")+"}").Val(); ttl < 30*time.Minute {
+		t.Fatalf("PTTL after Token %v, want about FenceTTL (1h)", ttl)
+	}
+	if _, err := e.b.Put(ctx, "/p", tok, page("/p", "y", time.Minute), 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := e.rdb.PTTL(ctx, "isr:p:{"+hashOf("/p")+"}").Val(); ttl > 2*time.Second || ttl <= 0 {
+		t.Fatalf("PTTL after Put %v, want the Put's ttl", ttl)
+	}
+}
+
 func TestEveryKeyHasTTL(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
