@@ -15,6 +15,7 @@ help:
 	@echo 'make test    go vet, then all tests with -race (integration tests start their own redis-server)'
 	@echo 'make fuzz    every Fuzz target for FUZZTIME=$(FUZZTIME)'
 	@echo 'make bench   benchmarks matching BENCH=$(BENCH) for BENCHTIME=$(BENCHTIME)'
+	@echo 'make bench-load  load benchmark: redis-server, demo origin, 3 replicas on loopback; BENCH_RUNS=$(BENCH_RUNS) runs, medians'
 	@echo 'make lint    gofmt and go vet'
 	@echo 'make build   bin/isrcache and bin/demo-origin'
 
@@ -53,6 +54,18 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
+
+# bench-load builds isrload, which builds cmd/isrcache and cmd/demo-origin
+# into a temporary directory, then runs the load scenarios BENCH_RUNS times,
+# each on a fresh stack (redis-server on a free port, the demo origin, three
+# replicas, all on 127.0.0.1), and prints the medians. Everything it starts
+# is stopped when it ends. BENCH_LOAD_FLAGS: e.g. -quick, -json FILE.
+BENCH_RUNS       ?= 3
+BENCH_LOAD_FLAGS ?=
+.PHONY: bench-load
+bench-load:
+	$(GO) build -o bin/isrload ./cmd/isrload
+	bin/isrload -stack -runs $(BENCH_RUNS) $(BENCH_LOAD_FLAGS)
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo 'gofmt -l lists files that need formatting:' >&2; echo "$$out" >&2; exit 1; fi
