@@ -64,7 +64,7 @@ func scenarios(quick bool) []scenario {
 		{name: scHit, state: "HIT", smaxage: 60, warm: postRange(200_001, 100),
 			what: "fresh pages (HIT): 100 warm paths, revalidate 60s, 8 concurrent",
 			load: LoadOptions{Paths: postRange(200_001, 100), Concurrency: 8,
-				Requests: scale(30_000, 2000), Duration: limit(10 * time.Second)}},
+				Requests: scale(100_000, 2000), Duration: limit(8 * time.Second)}},
 		{name: scStampede, state: "MISS", smaxage: 60, delay: 200 * time.Millisecond,
 			what: "stampede: 300 concurrent requests for one cold path across the replicas, origin delay 200ms",
 			load: LoadOptions{Paths: []string{"/posts/999999"}, Concurrency: 300,
@@ -73,7 +73,7 @@ func scenarios(quick bool) []scenario {
 			warm: postRange(300_001, 100), pause: 1500 * time.Millisecond,
 			what: "stale pages: 100 paths past their revalidate time (1s), origin delay 500ms, 8 concurrent",
 			load: LoadOptions{Paths: postRange(300_001, 100), Concurrency: 8,
-				Requests: scale(50_000, 2000), Duration: limit(6 * time.Second)}},
+				Requests: scale(100_000, 2000), Duration: limit(6 * time.Second)}},
 	}
 }
 
