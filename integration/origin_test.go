@@ -3,6 +3,7 @@ package integration
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -23,6 +24,7 @@ type origin struct {
 	started  map[string]int
 	finished map[string]int
 	holds    map[string]chan struct{}
+	cookies  map[string]bool // paths whose answers mint a session cookie
 }
 
 // newOrigin starts an origin server, closed at the end of the test.
@@ -33,6 +35,7 @@ func newOrigin(t *testing.T) *origin {
 		started:  map[string]int{},
 		finished: map[string]int{},
 		holds:    map[string]chan struct{}{},
+		cookies:  map[string]bool{},
 	}
 	srv := httptest.NewServer(o)
 	t.Cleanup(srv.Close)
@@ -46,8 +49,11 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	o.mu.Lock()
 	o.started[path]++
-	hold := o.holds[path]
+	n, hold, cookie := o.started[path], o.holds[path], o.cookies[path]
 	o.mu.Unlock()
+	if cookie {
+		w.Header().Set("Set-Cookie", "sid="+strconv.Itoa(n)+"; Path=/; HttpOnly")
+	}
 	defer func() {
 		o.mu.Lock()
 		o.finished[path]++
@@ -85,6 +91,14 @@ func (o *origin) Hold(t *testing.T, path string) (release func()) {
 	}
 	t.Cleanup(release)
 	return release
+}
+
+// MintCookies makes every answer for path carry its own session cookie,
+// "sid=<n>" where n counts the path's requests.
+func (o *origin) MintCookies(path string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.cookies[path] = true
 }
 
 // Started returns how many requests for path arrived so far.
