@@ -2,6 +2,7 @@ package isr
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -100,4 +101,42 @@ func TestBadRoutePatternIsAnError(t *testing.T) {
 			t.Errorf("compileRoutes(%q) succeeded, want an error", p)
 		}
 	}
+}
+
+// FuzzResponsePolicy checks the header-driven decisions on arbitrary origin
+// headers: no panic, Set-Cookie never stored, tags bounded and printable.
+func FuzzResponsePolicy(f *testing.F) {
+	f.Add("public, s-maxage=10", "Accept-Encoding", "posts, post-1", "text/html")
+	f.Add("private", "*", "a,,b, c d", "x\x00y")
+	f.Add("s-maxage=99999999999999999999", "Cookie", strings.Repeat("t,", 100), "")
+	f.Fuzz(func(t *testing.T, cc, vary, tags, ctype string) {
+		h := http.Header{"Cache-Control": {cc}, "Vary": {vary}, "Cache-Tag": {tags},
+			"Content-Type": {ctype}, "Set-Cookie": {"sid=1"}}
+		if why := unstorable(&Response{Status: 200, Header: h}); why == "" {
+			t.Fatalf("a response with Set-Cookie is storable (Cache-Control %q)", cc)
+		}
+		h.Del("Set-Cookie")
+		_ = unstorable(&Response{Status: 200, Header: h})
+		if d, ok := sMaxAge(h); ok && d <= 0 {
+			t.Fatalf("sMaxAge(%q) = %v", cc, d)
+		}
+		st := StoredHeader(h)
+		if st.Get("Set-Cookie") != "" || st.Get("Cache-Control") != "" {
+			t.Fatalf("StoredHeader kept %v", st)
+		}
+		for _, v := range st.Values("Content-Type") {
+			if !validHeaderValue(v) {
+				t.Fatalf("StoredHeader kept an invalid value %q", v)
+			}
+		}
+		got := pageTags([]string{"route"}, h)
+		if len(got) > maxTags {
+			t.Fatalf("%d tags", len(got))
+		}
+		for _, tag := range got {
+			if tag == "" || len(tag) > maxTagBytes || !validTag(tag) {
+				t.Fatalf("bad tag %q from %q", tag, tags)
+			}
+		}
+	})
 }

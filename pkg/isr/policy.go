@@ -132,11 +132,24 @@ var storedHeaders = []string{
 func StoredHeader(h http.Header) http.Header {
 	out := make(http.Header, len(storedHeaders))
 	for _, k := range storedHeaders {
-		if vs := h.Values(k); len(vs) > 0 {
-			out[k] = append([]string(nil), vs...)
+		for _, v := range h.Values(k) {
+			if validHeaderValue(v) {
+				out[k] = append(out[k], v)
+			}
 		}
 	}
 	return out
+}
+
+// validHeaderValue reports whether v is a field value any HTTP peer may
+// send: no control character but tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // Tag limits: an origin cannot grow the tag index without bound.

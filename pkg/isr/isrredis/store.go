@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"time"
@@ -62,8 +61,8 @@ func decodeEntry(res []any) (*isr.Entry, error) {
 	}
 	status, gen, rev, written, freshUntil := ints[0], ints[1], ints[2], ints[3], ints[4]
 	p := &isr.Page{Key: s[2], Status: int(status), Body: []byte(s[5]), Gen: gen}
-	var hdr http.Header
-	if err := json.Unmarshal([]byte(s[4]), &hdr); err != nil {
+	hdr, err := decodeHeader(s[4])
+	if err != nil {
 		return nil, fmt.Errorf("corrupt page header: %w", err)
 	}
 	if len(hdr) > 0 {
@@ -120,10 +119,7 @@ func (b *Backend) Put(ctx context.Context, key string, token int64, p *isr.Page,
 		}
 		rev = ms(p.Revalidate)
 	}
-	hdr, err := json.Marshal(p.Header)
-	if err != nil {
-		return false, fmt.Errorf("isrredis: put %q: header: %w", key, err)
-	}
+	hdr := encodeHeader(p.Header)
 	tags := make([]string, 0, len(p.Tags))
 	for _, t := range p.Tags {
 		if t != "" && !slices.Contains(tags, t) {
