@@ -21,7 +21,7 @@ import (
 //
 // Replica r1's next Put pauses until the test resumes it, like a process
 // stalled by a GC pause. r1 regenerates v2 and pauses; its lock (LockTTL
-// 600ms) expires; r2 regenerates v3 and stores it; r1 resumes: its write
+// 1.5s) expires; r2 regenerates v3 and stores it; r1 resumes: its write
 // gets isr.ErrFenced, Redis keeps v3 with r2's newer generation, and every
 // replica serves v3.
 func TestClusterFencing(t *testing.T) {
@@ -30,7 +30,7 @@ func TestClusterFencing(t *testing.T) {
 	opts := isr.Options{Revalidate: time.Hour, L1MaxAge: time.Minute}
 	r1 := c.startReplica(t, "r1", replicaConfig{
 		Options: isr.Options{Revalidate: time.Hour, L1MaxAge: time.Minute,
-			RenderTimeout: 300 * time.Millisecond, LockTTL: 600 * time.Millisecond},
+			RenderTimeout: time.Second, LockTTL: 1500 * time.Millisecond},
 		Wrap: func(_ string, b *isrredis.Backend) isr.Backend {
 			paused = newPausingBackend(b)
 			return paused

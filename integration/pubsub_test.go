@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/isrcache/isrcache/pkg/isr"
 )
@@ -32,6 +35,9 @@ func TestClusterPubSubLoss(t *testing.T) {
 	}
 
 	ctx := t.Context()
+	for _, r := range reps {
+		warmPool(t, r.Redis, 8) // so that r1 needs no new connection while Redis refuses them
+	}
 	maxclients, err := c.admin.ConfigGet(ctx, "maxclients").Result()
 	if err != nil {
 		t.Fatal(err)
@@ -69,4 +75,18 @@ func TestClusterPubSubLoss(t *testing.T) {
 		}
 		return err
 	})
+}
+
+// warmPool opens n connections in rdb's pool by running n short blocking
+// commands at once; the pool keeps them idle for later use.
+func warmPool(t *testing.T, rdb *redis.Client, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { _ = rdb.BLPop(t.Context(), 50*time.Millisecond, "isr-test:warm").Err() })
+	}
+	wg.Wait()
+	if got := rdb.PoolStats().TotalConns; got < uint32(n) {
+		t.Fatalf("warm pool: %d connections, want at least %d", got, n)
+	}
 }

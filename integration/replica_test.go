@@ -38,6 +38,7 @@ type replica struct {
 	Name    string
 	URL     string // base URL, http://127.0.0.1:port
 	Backend *isrredis.Backend
+	Redis   *redis.Client // the client under Backend
 	Handler *isr.Handler
 	Logs    *logBuffer
 }
@@ -105,7 +106,7 @@ func (c *cluster) startReplica(t *testing.T, name string, cfg replicaConfig) *re
 			t.Logf("%s log:\n%s", name, logs)
 		}
 	})
-	r := &replica{Name: name, URL: ts.URL, Backend: be, Handler: h, Logs: logs}
+	r := &replica{Name: name, URL: ts.URL, Backend: be, Redis: rdb, Handler: h, Logs: logs}
 	eventually(t, name+" subscribed to events", func() error {
 		if be.Stats().Resets == 0 {
 			return errors.New("no Reset event yet: the subscription is not confirmed")
