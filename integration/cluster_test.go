@@ -64,7 +64,7 @@ func (c *cluster) subscribers(ctx context.Context) (int64, error) {
 	return n[events], err
 }
 
-// revalidate POSTs to rep's /api/revalidate with query (without the "?")
+// revalidate POSTs to base's /api/revalidate with query (without the "?")
 // and body, sending hdr pairs, and returns the answer.
 func (c *cluster) revalidate(t *testing.T, base, query, body string, hdr ...string) answer {
 	t.Helper()
