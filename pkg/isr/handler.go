@@ -136,7 +136,7 @@ func syntheticRequest(ctx context.Context, key string) *http.Request {
 	return r
 }
 
-// isRedisDown reports whether err is a store failure rather than a miss.
+// isStoreError reports whether err is a store failure rather than a miss.
 func isStoreError(err error) bool {
 	return err != nil && !errors.Is(err, ErrNotFound)
 }

@@ -71,7 +71,9 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 		if err == nil {
 			err = errors.New("isr: origin answered " + statusText(o.resp) + " (" + o.why + ")")
 		}
-		if lock.Refresh(ctx, h.opts.FailureBackoff) == nil {
+		// Hold the lock through the backoff, unless the work was abandoned
+		// (shutdown): then release it so another replica takes over now.
+		if ctx.Err() == nil && lock.Refresh(ctx, h.opts.FailureBackoff) == nil {
 			keep = true
 		}
 		h.backoff.set(key, h.opts.Now().Add(h.opts.FailureBackoff))
