@@ -172,7 +172,7 @@ func (r *BenchResult) WriteText(w io.Writer) error {
 	}
 	b.WriteString("\nratios of the medians:\n")
 	for _, k := range []string{"cold-0ms_p50_over_hit_p50", "cold-50ms_p50_over_hit_p50", "stale_p50_over_hit_p50", "stale_p50_over_origin_delay"} {
-		fmt.Fprintf(&b, "  %-30s %.3f\n", k, r.Ratios[k])
+		fmt.Fprintf(&b, "  %-30s %.4g\n", k, r.Ratios[k])
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
