@@ -49,14 +49,14 @@ type Median struct {
 // runStack builds the binaries, then runs every scenario Runs times, each
 // run on a fresh stack, and reports the medians. Everything it starts is
 // stopped before it returns; the temporary directory (binaries and logs) is
-// removed unless the benchmark failed.
+// removed unless the benchmark failed (an interruption is not a failure).
 func runStack(ctx context.Context, o StackOptions, stdout, stderr io.Writer) (err error) {
 	dir, err := os.MkdirTemp("", "isrload-stack-")
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err != nil {
+		if err != nil && ctx.Err() == nil { // interrupted: nothing to look at
 			fmt.Fprintf(stderr, "isrload: logs kept in %s\n", dir)
 			return
 		}
