@@ -18,13 +18,13 @@ func (h *Handler) Run(ctx context.Context) error {
 func (h *Handler) apply(ev Event) {
 	if ev.Kind == EventReset {
 		h.lastSeq.Store(0)
-		h.l1.flush("reset")
+		h.l1.flush(FlushReset)
 		h.waits.wakeAll()
 		return
 	}
 	if ev.Seq != 0 {
 		if last := h.lastSeq.Swap(ev.Seq); last != 0 && ev.Seq != last+1 {
-			h.l1.flush("gap")
+			h.l1.flush(FlushGap)
 		}
 	}
 	h.l1.apply(ev.Key, ev.Gen, h.opts.Now())

@@ -157,3 +157,14 @@ func (c *hot) remove(el *list.Element) {
 	delete(c.items, it.key)
 	c.size -= it.size
 }
+
+// flushCounts returns a copy of the flush counts by reason.
+func (c *hot) flushCounts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.flushes))
+	for k, v := range c.flushes {
+		out[k] = v
+	}
+	return out
+}

@@ -75,8 +75,15 @@ func shareable(why string) bool {
 func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 	ctx, cancel := context.WithTimeout(h.bg, h.opts.WaitTimeout+h.opts.RenderTimeout+time.Second)
 	defer cancel()
-	deadline := time.Now().Add(h.opts.WaitTimeout)
+	start := time.Now()
+	deadline := start.Add(h.opts.WaitTimeout)
 	poll := 25 * time.Millisecond
+	waited := false
+	defer func() {
+		if waited {
+			h.opts.Observer.LockWait(time.Since(start))
+		}
+	}()
 	for {
 		woke := h.waits.wait(key)
 		seen := h.l1.mark()
@@ -96,6 +103,7 @@ func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 			h.opts.Logger.Warn("rendering without the lock", zap.String("key", key), zap.Error(err))
 			return &fillResult{rendered: h.renderAndStore(ctx, key, rl), owner: owner}
 		}
+		waited = true
 		t := time.NewTimer(poll)
 		select {
 		case <-woke:

@@ -77,6 +77,10 @@ type Options struct {
 	// logging is disabled.
 	Logger *zap.Logger
 
+	// Observer receives the engine's outcomes, for metrics. If nil, they
+	// are not reported.
+	Observer Observer
+
 	// Now is the local clock, used only for the hot cache and backoff. If
 	// nil, time.Now. Freshness is always decided by the backend's clock.
 	Now func() time.Time
@@ -119,6 +123,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
+	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -42,6 +42,7 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 			// Another replica renders; don't ask Redis again on every visit.
 			h.backoff.set(key, h.opts.Now().Add(min(time.Second, h.opts.LockTTL)))
 			log.Debug("regeneration skipped: lock busy")
+			h.opts.Observer.Regeneration(RegenBusy, time.Since(start))
 			return "busy", nil
 		}
 		lock, err = h.lockWait(ctx, key)
@@ -49,6 +50,7 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 	if err != nil {
 		h.backoff.set(key, h.opts.Now().Add(min(time.Second, h.opts.FailureBackoff)))
 		log.Warn("regeneration failed: no lock", zap.Error(err))
+		h.opts.Observer.Regeneration(RegenFailed, time.Since(start))
 		return ResultFailed, err
 	}
 	keep := false
@@ -61,6 +63,7 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 		// Re-check: another replica may have regenerated the page between
 		// our read and our lock (groupcache's "check the cache again").
 		if e, err := h.opts.Backend.Get(ctx, key); err == nil && !e.Stale() {
+			h.opts.Observer.Regeneration(RegenFresh, time.Since(start))
 			return "fresh", nil
 		}
 	}
@@ -78,15 +81,18 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 		}
 		h.backoff.set(key, h.opts.Now().Add(h.opts.FailureBackoff))
 		log.Warn("regeneration failed: old page kept", dur, zap.Error(err))
+		h.opts.Observer.Regeneration(RegenFailed, time.Since(start))
 		return ResultFailed, err
 	}
 	h.backoff.clear(key)
 	if o.fenced {
 		log.Info("regeneration rejected: a newer page is stored", dur)
+		h.opts.Observer.Regeneration(RegenFenced, time.Since(start))
 		return ResultRegenerated, nil
 	}
 	log.Info("regenerated", dur, zap.Int64("gen", o.entry.Page.Gen), zap.Int("status", o.entry.Page.Status),
 		zap.Bool("fresh", !o.entry.Stale()))
+	h.opts.Observer.Regeneration(RegenWritten, time.Since(start))
 	return ResultRegenerated, nil
 }
 

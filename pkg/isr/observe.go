@@ -1,0 +1,49 @@
+package isr
+
+import "time"
+
+// Outcomes of a regeneration attempt, as reported to Observer.Regeneration.
+const (
+	RegenWritten = "written" // rendered and stored
+	RegenFenced  = "fenced"  // rendered, but a newer page was stored meanwhile
+	RegenFailed  = "failed"  // the origin failed or the lock could not be had; the old page is kept
+	RegenBusy    = "busy"    // another replica holds the lock and renders
+	RegenFresh   = "fresh"   // another replica had regenerated the page already
+)
+
+// Reasons the hot cache is flushed, as counted in Stats.L1Flushes.
+const (
+	FlushReset = "reset" // the bus (re)subscribed: events may have been lost
+	FlushGap   = "gap"   // a gap in the events' sequence numbers
+)
+
+// Observer receives what the engine does, for metrics. Its methods are
+// called on the request and regeneration paths: they must be fast and safe
+// for concurrent use.
+type Observer interface {
+	// Regeneration reports one regeneration attempt (stale or eager) and
+	// how long it took.
+	Regeneration(outcome string, d time.Duration)
+	// LockWait reports how long a cold-miss fill waited for a page that
+	// another replica held the lock for.
+	LockWait(d time.Duration)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Regeneration(string, time.Duration) {}
+func (nopObserver) LockWait(time.Duration)             {}
+
+// Stats is a snapshot of the hot cache.
+type Stats struct {
+	L1Entries int
+	L1Bytes   int64
+	// L1Flushes counts flushes by reason (FlushReset, FlushGap).
+	L1Flushes map[string]int
+}
+
+// Stats returns a snapshot of the hot cache.
+func (h *Handler) Stats() Stats {
+	n, b := h.l1.stats()
+	return Stats{L1Entries: n, L1Bytes: b, L1Flushes: h.l1.flushCounts()}
+}
