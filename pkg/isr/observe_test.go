@@ -1,6 +1,8 @@
 package isr_test
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -45,5 +47,22 @@ func TestObserverSeesRegenerations(t *testing.T) {
 	eventually(t, "a failed regeneration", func() bool { return obs.last() == isr.RegenFailed })
 	if s := r.h.Stats(); s.L1Flushes[isr.FlushReset] < 1 {
 		t.Errorf("Stats = %+v: the first subscription's reset was not counted", s)
+	}
+}
+
+func TestInspect(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, isr.Options{Routes: []isr.Route{{Pattern: "/list", Query: []string{"page"}}}})
+	r.origin.SetHeader("/list", "Cache-Tag", "lists")
+	r.get(t, "/list?page=2&utm=x")
+	key, e, err := r.h.Inspect(context.Background(), "/list?utm=y&page=2")
+	if err != nil || key != "/list?page=2" || e.Page.Status != 200 || e.Page.Tags[0] != "lists" || e.Stale() {
+		t.Fatalf("Inspect = %q, %+v, %v", key, e, err)
+	}
+	if _, _, err := r.h.Inspect(context.Background(), "/nothing"); !errors.Is(err, isr.ErrNotFound) {
+		t.Fatalf("Inspect of an unknown page: %v, want ErrNotFound", err)
+	}
+	if _, _, err := r.h.Inspect(context.Background(), "//evil"); !errors.Is(err, isr.ErrBadPath) {
+		t.Fatalf("Inspect of a bad path: %v, want ErrBadPath", err)
 	}
 }

@@ -123,3 +123,17 @@ func simpleResult(m Mode, found bool) string {
 	}
 	return ResultStale
 }
+
+// Inspect returns the stored entry for a page path (optionally with a
+// query), read from the store, not the hot cache, together with the cache
+// key it maps to. It returns a wrapped ErrBadPath for an invalid path and
+// ErrNotFound when nothing is stored.
+func (h *Handler) Inspect(ctx context.Context, path string) (key string, e *Entry, err error) {
+	ts, err := h.targets([]string{path})
+	if err != nil {
+		return "", nil, err
+	}
+	key = ts[0].key
+	e, err = h.opts.Backend.Get(ctx, key)
+	return key, e, err
+}
