@@ -5,6 +5,7 @@
 // Routes:
 //
 //	POST /api/revalidate   revalidate paths and tags across the cluster
+//	GET  /api/inspect      the stored state of one page (same token)
 //	GET  /healthz, /livez  alive: 200 as long as the process answers
 //	GET  /readyz           ready: 200 until [Server.Drain], then 503
 //	anything else          the cache ([isr.Handler])
@@ -67,6 +68,7 @@ func New(opts Options) *Server {
 	// and a redirect to a cleaned path is the origin's business.
 	r.SkipClean(true)
 	r.HandleFunc("/api/revalidate", s.serveRevalidate)
+	r.HandleFunc("/api/inspect", s.serveInspect)
 	r.HandleFunc("/healthz", serveAlive).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/livez", serveAlive).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.serveReady).Methods(http.MethodGet, http.MethodHead)
