@@ -3,6 +3,10 @@
 // them in memory when there is one replica. Run isrcache -h for the
 // settings.
 //
+// "isrcache healthcheck" checks that the replica listening on ISR_ADDR is
+// ready (GET /readyz), for container health checks in images without a
+// shell or curl: exit status 0 if it is, 1 if not.
+//
 // Exit status: 0 after a graceful shutdown (SIGTERM, SIGINT), 1 on a runtime
 // failure (Redis unreachable at startup, listener error), 2 on bad
 // configuration.

@@ -26,11 +26,17 @@ import (
 // with the actual address, so a caller that set ISR_ADDR to 127.0.0.1:0
 // learns its port by reading stdout.
 //
+// When args start with "healthcheck", run only probes a running replica
+// and returns: see healthcheck.
+//
 // Shutdown: /readyz answers 503 at once, the replica keeps serving for
 // ISR_DRAIN_DELAY, then the listener closes and in-flight requests and
 // regenerations get ISR_SHUTDOWN_TIMEOUT to finish (regeneration locks are
 // released), then the event listener stops and Redis is closed.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cfg, err := config.Load(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		config.Usage(stdout)
