@@ -18,8 +18,13 @@ import (
 // after SIGTERM.
 const shutdownTimeout = 10 * time.Second
 
-// run serves the blog until ctx is done, then shuts down gracefully.
+// run serves the blog until ctx is done, then shuts down gracefully. When
+// args start with "healthcheck", it only probes a running origin: see
+// healthcheck.
 func run(ctx context.Context, args []string, getenv func(string) string) error {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], getenv, os.Stdout, os.Stderr)
+	}
 	c, err := parseConfig(args, getenv, os.Stderr)
 	if err != nil {
 		return err
