@@ -48,11 +48,11 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // logRequest writes the request's log line. It logs no header (so never
 // Authorization or Cookie) and hides the value of any secret query
-// parameter. Probes are logged at debug level.
+// parameter. Probes and metrics scrapes are logged at debug level.
 func (s *Server) logRequest(r *http.Request, rec *recorder, d time.Duration) {
 	level := zapcore.InfoLevel
 	switch r.URL.Path {
-	case "/healthz", "/livez", "/readyz":
+	case "/healthz", "/livez", "/readyz", "/metrics":
 		level = zapcore.DebugLevel
 	}
 	ce := s.log.Check(level, "request")

@@ -62,6 +62,9 @@ func (s *Server) serveRevalidate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	results, err := s.cache.Revalidate(r.Context(), rv)
+	if err == nil {
+		s.observer.Revalidated(results)
+	}
 	switch {
 	case errors.Is(err, isr.ErrBadPath):
 		writeMessage(w, http.StatusBadRequest, err.Error())

@@ -8,6 +8,7 @@
 //	GET  /api/inspect      the stored state of one page (same token)
 //	GET  /healthz, /livez  alive: 200 as long as the process answers
 //	GET  /readyz           ready: 200 until [Server.Drain], then 503
+//	GET  /metrics          metrics, if Options.Metrics is set
 //	anything else          the cache ([isr.Handler])
 //
 // The probes never depend on Redis or the origin: if they did, every replica
@@ -41,6 +42,18 @@ type Options struct {
 	// Now is the clock of the "now" field of revalidation responses. If
 	// nil, time.Now.
 	Now func() time.Time
+
+	// Metrics serves GET /metrics, such as a Prometheus handler. If nil,
+	// there is no /metrics route: the path goes to the cache.
+	Metrics http.Handler
+
+	// CacheMiddleware wraps the cache's handler (the catch-all route), for
+	// request metrics. If nil, the cache serves unwrapped.
+	CacheMiddleware func(http.Handler) http.Handler
+
+	// Observer receives the outcomes of POST /api/revalidate. If nil, they
+	// are not reported.
+	Observer Observer
 }
 
 // A Server is the http.Handler of an isrcache replica. Create one with
@@ -51,6 +64,7 @@ type Server struct {
 	secret   string
 	log      *zap.Logger
 	now      func() time.Time
+	observer Observer
 	draining atomic.Bool
 }
 
@@ -63,17 +77,21 @@ func New(opts Options) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.observer = orNopObserver(opts.Observer)
 	r := mux.NewRouter()
 	// Paths reach the cache as sent: the cache canonicalises them itself,
 	// and a redirect to a cleaned path is the origin's business.
 	r.SkipClean(true)
-	r.HandleFunc("/api/revalidate", s.serveRevalidate)
+	r.Handle("/api/revalidate", s.countRevalidate(http.HandlerFunc(s.serveRevalidate)))
 	r.HandleFunc("/api/inspect", s.serveInspect)
 	r.HandleFunc("/healthz", serveAlive).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/livez", serveAlive).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.serveReady).Methods(http.MethodGet, http.MethodHead)
-	r.NotFoundHandler = opts.Handler
-	r.MethodNotAllowedHandler = opts.Handler
+	if opts.Metrics != nil {
+		r.Handle("/metrics", opts.Metrics).Methods(http.MethodGet, http.MethodHead)
+	}
+	r.NotFoundHandler = cacheHandler(opts)
+	r.MethodNotAllowedHandler = r.NotFoundHandler
 	s.router = r
 	return s
 }
