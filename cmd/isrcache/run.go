@@ -66,7 +66,11 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 	if cfg.RevalidateSecret == "" {
 		log.Warn("revalidation endpoint disabled: ISR_REVALIDATE_SECRET is empty")
 	}
-	backend, closeBackend, err := openBackend(ctx, cfg, log)
+	m, err := newMetrics()
+	if err != nil {
+		return &exitError{1, err}
+	}
+	backend, closeBackend, err := openBackend(ctx, cfg, log, m.RedisHook())
 	if err != nil {
 		return &exitError{1, err}
 	}
@@ -75,7 +79,7 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 	origin, proxy := newOrigin(cfg, log)
 	h, err := isr.New(isr.Options{
 		Backend:       backend,
-		Origin:        origin,
+		Origin:        m.Origin(origin),
 		Next:          proxy,
 		Routes:        cfg.Routes,
 		Revalidate:    cfg.Revalidate,
@@ -84,12 +88,17 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 		L1Bytes:       cfg.L1Bytes,
 		L1MaxAge:      cfg.L1MaxAge,
 		Logger:        log,
+		Observer:      m,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "isrcache: %v\n", err)
 		return &exitError{2, err}
 	}
-	srv := server.New(server.Options{Handler: h, Secret: cfg.RevalidateSecret, Logger: log})
+	if err := watchMetrics(m, h, backend); err != nil {
+		return &exitError{1, err}
+	}
+	srv := server.New(server.Options{Handler: h, Secret: cfg.RevalidateSecret, Logger: log,
+		Metrics: m.Handler(), CacheMiddleware: m.Middleware, Observer: m})
 	hs := newHTTPServer(cfg, srv, log)
 
 	ln, err := net.Listen("tcp", cfg.Addr)

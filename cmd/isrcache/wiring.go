@@ -39,8 +39,9 @@ func newLogger(w, errw io.Writer, level zapcore.Level) *zap.Logger {
 }
 
 // openBackend returns the page store: in memory when no Redis URL is set,
-// else Redis, checked with a PING. close releases it.
-func openBackend(ctx context.Context, cfg config.Config, log *zap.Logger) (b isr.Backend, close func(), err error) {
+// else Redis, checked with a PING, with hooks added to its client. close
+// releases it.
+func openBackend(ctx context.Context, cfg config.Config, log *zap.Logger, hooks ...redis.Hook) (b isr.Backend, close func(), err error) {
 	if cfg.RedisURL == "" {
 		log.Warn("embedded in-memory store: one replica only",
 			zap.String("hint", "set ISR_REDIS_URL to share pages between replicas"))
@@ -57,6 +58,9 @@ func openBackend(ctx context.Context, cfg config.Config, log *zap.Logger) (b isr
 	// logger, in plain text on stderr by default: route it into our JSON log.
 	redis.SetLogger(redisLog{log.With(zap.String("component", "go-redis"))})
 	client := redis.NewClient(opts)
+	for _, hk := range hooks {
+		client.AddHook(hk)
+	}
 	pctx, cancel := context.WithTimeout(ctx, redisPingTimeout)
 	defer cancel()
 	if err := client.Ping(pctx).Err(); err != nil {
