@@ -42,14 +42,14 @@ type sitemapLoc struct {
 }
 
 // parseSitemap reads a <urlset> or <sitemapindex> document of at most
-// maxSitemapBytes. Entries with an empty <loc> are skipped.
-func parseSitemap(r io.Reader) (sitemap, error) {
-	lr := &io.LimitedReader{R: r, N: maxSitemapBytes + 1}
-	dec := xml.NewDecoder(lr)
+// limit bytes. Entries with an empty <loc> are skipped.
+func parseSitemap(r io.Reader, limit int64) (sitemap, error) {
+	cr := &cappedReader{r: r, left: limit}
+	dec := xml.NewDecoder(cr)
 	var doc sitemapDoc
 	if err := dec.Decode(&doc); err != nil {
-		if lr.N <= 0 {
-			return sitemap{}, fmt.Errorf("larger than %d bytes", maxSitemapBytes)
+		if cr.over {
+			return sitemap{}, fmt.Errorf("larger than %d bytes", limit)
 		}
 		return sitemap{}, fmt.Errorf("not a sitemap: %v", err)
 	}
@@ -69,6 +69,34 @@ func parseSitemap(r io.Reader) (sitemap, error) {
 		}
 	}
 	return sm, nil
+}
+
+// A cappedReader reads at most left bytes from r, then fails with
+// errTooLarge (and sets over) if r has more.
+type cappedReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+// errTooLarge is returned by a cappedReader past its limit.
+var errTooLarge = errors.New("too large")
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		var one [1]byte
+		if n, err := c.r.Read(one[:]); n == 0 {
+			return 0, err
+		}
+		c.over = true
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // A sitemapReader fetches a sitemap and the sitemaps it names, and
@@ -163,5 +191,5 @@ func (s *sitemapReader) fetch(ctx context.Context, rawURL string) (sitemap, erro
 		defer zr.Close()
 		r = zr
 	}
-	return parseSitemap(r)
+	return parseSitemap(r, maxSitemapBytes)
 }
