@@ -17,11 +17,12 @@ help:
 	@echo 'make bench   benchmarks matching BENCH=$(BENCH) for BENCHTIME=$(BENCHTIME)'
 	@echo 'make bench-load  load benchmark: redis-server, demo origin, 3 replicas on loopback; BENCH_RUNS=$(BENCH_RUNS) runs, medians'
 	@echo 'make lint    gofmt and go vet'
-	@echo 'make build   bin/isrcache and bin/demo-origin'
+	@echo 'make build   bin/isrcache, bin/demo-origin and bin/isrctl'
 
 build:
 	$(GO) build -o bin/isrcache ./cmd/isrcache
 	$(GO) build -o bin/demo-origin ./cmd/demo-origin
+	$(GO) build -o bin/isrctl ./cmd/isrctl
 
 run:
 	@test -n "$$ISR_ORIGIN" || { echo 'ISR_ORIGIN is not set: try "make demo", or ISR_ORIGIN=http://127.0.0.1:3000 make run' >&2; exit 2; }
