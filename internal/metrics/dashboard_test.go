@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
+	"gopkg.in/yaml.v3"
 
 	"github.com/isrcache/isrcache/pkg/isr"
 	"github.com/isrcache/isrcache/pkg/isr/isrredis"
@@ -273,5 +274,47 @@ func TestMetricNames(t *testing.T) {
 	}
 	if got := metricNames(`label_replace(up, "a", "b", "c", "d")`); strings.Join(got, ",") != "label_replace,up" {
 		t.Errorf("an unknown function must show up as a name: got %q", got)
+	}
+}
+
+// TestReadmeAlerts checks that the alerting rules the README suggests
+// parse, and query only metrics the package registers.
+func TestReadmeAlerts(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "### Suggested alerts")
+	_, block, ok2 := strings.Cut(after, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README: no yaml block under ### Suggested alerts")
+	}
+	var rules struct {
+		Groups []struct {
+			Rules []struct{ Alert, Expr string }
+		}
+	}
+	if err := yaml.Unmarshal([]byte(block), &rules); err != nil {
+		t.Fatalf("README alerts: %v", err)
+	}
+	names := registered(t, exerciseAll(t))
+	n := 0
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			n++
+			ms := metricNames(r.Expr)
+			if r.Alert == "" || len(ms) == 0 {
+				t.Errorf("rule %+v: no alert name or no metric", r)
+			}
+			for _, m := range ms {
+				if !names[m] {
+					t.Errorf("alert %s queries %s, which the metrics package does not register", r.Alert, m)
+				}
+			}
+		}
+	}
+	if n < 6 {
+		t.Errorf("%d alerts in the README, want at least 6", n)
 	}
 }
