@@ -284,11 +284,11 @@ func TestReadmeAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, after, ok := strings.Cut(string(b), "### Suggested alerts")
+	_, after, ok := strings.Cut(string(b), "#### Suggested alerts")
 	_, block, ok2 := strings.Cut(after, "```yaml\n")
 	block, _, ok3 := strings.Cut(block, "```")
 	if !ok || !ok2 || !ok3 {
-		t.Fatal("README: no yaml block under ### Suggested alerts")
+		t.Fatal("README: no yaml block under #### Suggested alerts")
 	}
 	var rules struct {
 		Groups []struct {
