@@ -18,6 +18,7 @@ help:
 	@echo 'make bench-load  load benchmark: redis-server, demo origin, 3 replicas on loopback; BENCH_RUNS=$(BENCH_RUNS) runs, medians'
 	@echo 'make lint    gofmt and go vet'
 	@echo 'make build   bin/isrcache, bin/demo-origin and bin/isrctl'
+	@echo 'make docker  the container images isrcache and isrcache-demo-origin (docker build); docker compose up --build runs the stack'
 
 build:
 	$(GO) build -o bin/isrcache ./cmd/isrcache
@@ -74,3 +75,10 @@ lint:
 
 clean:
 	rm -rf bin
+
+# docker builds the two images of the Dockerfile: isrcache (the default
+# target) and the demo origin. docker compose up --build builds its own.
+.PHONY: docker
+docker:
+	docker build -t isrcache .
+	docker build --target demo-origin -t isrcache-demo-origin .
