@@ -58,9 +58,11 @@ type Metrics struct {
 }
 
 // New registers the replica's metrics on reg, with the Go runtime and
-// process collectors, and returns them. The hot-cache and pub/sub
-// collectors are added later by WatchCache and WatchPubSub. New fails if
-// reg already holds one of the metrics. It starts nothing.
+// process collectors, and returns them. reg is required: the caller
+// creates it (prometheus.NewRegistry), never the global default. The
+// hot-cache and pub/sub collectors are added later by WatchCache and
+// WatchPubSub. New fails if reg already holds one of the metrics. It
+// starts nothing.
 func New(reg *prometheus.Registry) (*Metrics, error) {
 	m := &Metrics{
 		reg: reg,
