@@ -163,11 +163,18 @@ func keysIn(a, b any, path string) error {
 	return nil
 }
 
-// empty reports whether v is an empty map or list, or null.
+// empty reports whether v is null, false, 0, "" or an empty map or list:
+// values the API types may omit when encoding.
 func empty(v any) bool {
 	switch v := v.(type) {
 	case nil:
 		return true
+	case bool:
+		return !v
+	case float64:
+		return v == 0
+	case string:
+		return v == ""
 	case map[string]any:
 		return len(v) == 0
 	case []any:
@@ -184,6 +191,7 @@ func TestDecodeStrictRefuses(t *testing.T) {
 		"misplaced": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  template:\n    replicas: 3\n",
 		"unknown":   "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  prots: []\n",
 		"miscased":  "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  Type: ClusterIP\n",
+		"nested":    "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports: [{Port: 80}]\n",
 		"duplicate": "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nmetadata: {name: b}\n",
 		"version":   "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: a}\n",
 		"kind":      "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n",
@@ -192,6 +200,10 @@ func TestDecodeStrictRefuses(t *testing.T) {
 		if _, err := decodeStrict([]byte(doc)); err == nil {
 			t.Errorf("%s: decoded without error:\n%s", name, doc)
 		}
+	}
+	good := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  replicas: 0\n  paused: false\n"
+	if _, err := decodeStrict([]byte(good)); err != nil {
+		t.Errorf("zero values: %v", err)
 	}
 	if got := len(splitDocuments([]byte("a: 1\n---\nb: 2\n--- # c\nc: 3\n"))); got != 3 {
 		t.Errorf("splitDocuments: %d documents, want 3", got)

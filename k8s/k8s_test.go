@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -316,6 +317,22 @@ func checkProbes(t *testing.T, c corev1.Container, cfg config.Config) {
 		notice := c.ReadinessProbe.PeriodSeconds * c.ReadinessProbe.FailureThreshold
 		if float64(notice) >= cfg.DrainDelay.Seconds() {
 			t.Errorf("readiness notices the drain after up to %ds, ISR_DRAIN_DELAY is %v", notice, cfg.DrainDelay)
+		}
+	}
+}
+
+// TestProductionSecretDocumented checks that the README's command that
+// creates the production Secret sets the keys productionSecret stands in
+// for.
+func TestProductionSecretDocumented(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key := range productionSecret {
+		if !strings.Contains(string(readme), "--from-file="+key+"=") {
+			t.Errorf("README.md: no kubectl create secret ... --from-file=%s=", key)
 		}
 	}
 }
