@@ -205,6 +205,9 @@ func checkOrigin(t *testing.T, root string, d dockerfile, s types.ServiceConfig)
 func checkReplica(t *testing.T, root string, d dockerfile, p *types.Project, s types.ServiceConfig, redisPort, originPort string) (port string) {
 	t.Helper()
 	checkBuild(t, root, d, s, "isrcache")
+	if s.Hostname != s.Name {
+		t.Errorf("%s: hostname %q, want the service name (the replica field of its logs)", s.Name, s.Hostname)
+	}
 	port = envPort(t, s, "ISR_ADDR")
 	checkURL(t, s, "ISR_ORIGIN", "http", originService, originPort)
 	checkURL(t, s, "ISR_REDIS_URL", "redis", redisService, redisPort)
