@@ -41,7 +41,19 @@ func TestClusterOriginFailure(t *testing.T) {
 			before := c.entry(t, path)
 			c.origin.SetVersion(path, 2)
 			c.origin.SetFailure(path, tc.failure)
+			seen := make([]uint64, len(reps))
+			for i, r := range reps {
+				seen[i] = r.Backend.Stats().Messages
+			}
 			c.revalidateOK(t, reps[1].URL, "", `{"paths":["`+path+`"],"mode":"stale"}`)
+			for i, r := range reps {
+				eventually(t, r.Name+" applied the revalidation event", func() error {
+					if r.Backend.Stats().Messages == seen[i] {
+						return fmt.Errorf("%s: no event applied since the revalidation", r.Name)
+					}
+					return nil
+				})
+			}
 
 			burst(t, c, reps, path, v1) // the first STALE answer starts the regeneration
 			eventually(t, "the failed regeneration is over", func() error {

@@ -135,8 +135,8 @@ func (l *listener) handle(payload string) {
 		return
 	}
 	l.last = m.seq
-	l.b.messages.Add(1)
 	l.fn(m.event())
+	l.b.messages.Add(1) // after fn: a reader of Stats sees applied events
 }
 
 // probe runs one delivery check and reports whether the subscription is
