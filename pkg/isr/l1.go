@@ -2,6 +2,7 @@ package isr
 
 import (
 	"container/list"
+	"math"
 	"sync"
 	"time"
 )
@@ -14,7 +15,9 @@ import (
 // Fill race: a reader that fetched generation g from the store may insert it
 // after an event for g+1 was applied. Every insert therefore carries the
 // event counter read before its fetch (from mark), and is refused if an
-// event for its key, or a flush, came after that.
+// event for its key with a newer generation (a revalidation's floor counts
+// as newer), or a flush, came after that. The event of the very page being
+// inserted, as a writer hears of its own write, does not refuse it.
 type hot struct {
 	max    int64
 	maxAge time.Duration
@@ -30,15 +33,17 @@ type hot struct {
 }
 
 type hotItem struct {
-	key  string
-	e    Entry
-	at   time.Time // local time the entry was read from the store
-	size int64
+	key     string
+	e       Entry
+	at      time.Time // local time the entry was read from the store
+	size    int64
+	expired bool // flushed: kept only as a stale-if-error copy
 }
 
 type hotTouch struct {
-	n  uint64
-	at time.Time
+	n   uint64
+	at  time.Time
+	gen int64 // the event's generation; fills of it or newer are still fine
 }
 
 func newHot(max int64, maxAge time.Duration) *hot {
@@ -67,7 +72,7 @@ func (c *hot) get(key string, now time.Time, old bool) (*Entry, bool) {
 	}
 	it := el.Value.(*hotItem)
 	elapsed := now.Sub(it.at)
-	if !old && (elapsed > c.maxAge || elapsed < 0) {
+	if !old && (it.expired || elapsed > c.maxAge || elapsed < 0) {
 		// Kept, not removed: while the store is unreachable, an outdated
 		// copy served as STALE beats an error (see Handler.lookup).
 		return nil, false
@@ -78,7 +83,7 @@ func (c *hot) get(key string, now time.Time, old bool) (*Entry, bool) {
 	if e.Fresh != Forever {
 		e.Fresh -= elapsed
 	}
-	if old && elapsed > c.maxAge {
+	if old && (it.expired || elapsed > c.maxAge) {
 		e.Fresh = 0
 	}
 	return &e, true
@@ -95,11 +100,11 @@ func (c *hot) put(key string, e *Entry, seen uint64, now time.Time) {
 	if seen < c.flushed {
 		return
 	}
-	if t, ok := c.touched[key]; ok && t.n > seen {
+	if t, ok := c.touched[key]; ok && t.n > seen && t.gen > e.Page.Gen {
 		return
 	}
 	if el, ok := c.items[key]; ok {
-		if el.Value.(*hotItem).e.Page.Gen > e.Page.Gen {
+		if it := el.Value.(*hotItem); !it.expired && it.e.Page.Gen > e.Page.Gen {
 			return
 		}
 		c.remove(el)
@@ -117,7 +122,11 @@ func (c *hot) apply(key string, gen int64, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.events++
-	c.touched[key] = hotTouch{n: c.events, at: now}
+	g := gen
+	if g == 0 {
+		g = math.MaxInt64
+	}
+	c.touched[key] = hotTouch{n: c.events, at: now, gen: g}
 	if el, ok := c.items[key]; ok && (gen == 0 || el.Value.(*hotItem).e.Page.Gen < gen) {
 		c.remove(el)
 	}
@@ -132,20 +141,24 @@ func (c *hot) apply(key string, gen int64, now time.Time) {
 	}
 }
 
-// flush drops every entry.
+// flush expires every entry: none is served from the hot cache again, but
+// each stays, until evicted or replaced, as the copy to serve as STALE
+// while the store is unreachable. (A flush often means Redis went away:
+// dropping the copies then would turn "stale beats error" into errors.)
 func (c *hot) flush(reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.events++
 	c.flushed = c.events
 	c.flushes[reason]++
-	c.items = map[string]*list.Element{}
+	for el := c.lru.Front(); el != nil; el = el.Next() {
+		el.Value.(*hotItem).expired = true
+	}
 	c.touched = map[string]hotTouch{}
-	c.lru.Init()
-	c.size = 0
 }
 
-// stats returns the number of entries and bytes held.
+// stats returns the number of entries and bytes held, expired copies
+// included.
 func (c *hot) stats() (entries int, bytes int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -43,10 +43,26 @@ func TestHotRefusesFillsThatRacedAnEvent(t *testing.T) {
 		t.Fatal("fill of an untouched key refused")
 	}
 	seen = c.mark()
+	c.apply("/own", 7, now) // a writer hears of its own write first
+	c.put("/own", entry("/own", 7, "mine"), seen, now)
+	if _, ok := c.get("/own", now, false); !ok {
+		t.Fatal("the writer's own page was refused by the event of that very page")
+	}
+	seen = c.mark()
 	c.flush("reset")
 	c.put("/c", entry("/c", 1, "c"), seen, now)
 	if _, ok := c.get("/c", now, false); ok {
 		t.Fatal("a fill that started before a flush was kept")
+	}
+	if _, ok := c.get("/b", now, false); ok {
+		t.Fatal("an entry was served after a flush")
+	}
+	if e, ok := c.get("/b", now, true); !ok || !e.Stale() {
+		t.Fatalf("flushed entry as a stale-if-error copy = %+v, %v; want it, stale", e, ok)
+	}
+	c.put("/b", entry("/b", 1, "b again"), c.mark(), now)
+	if e, ok := c.get("/b", now, false); !ok || string(e.Page.Body) != "b again" {
+		t.Fatalf("refill after a flush = %+v, %v", e, ok)
 	}
 }
 
