@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"time"
+
+	"github.com/isrcache/isrcache/internal/probe"
 )
 
 // healthPath is the path the health check GETs: the admin settings, which
@@ -37,47 +36,13 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	if fs.NArg() > 0 {
 		return fmt.Errorf("healthcheck: unexpected argument %q", fs.Arg(0))
 	}
-	host, port, err := net.SplitHostPort(addr)
+	url, err := probe.URL(addr, healthPath)
 	if err != nil {
-		return fmt.Errorf("healthcheck: listen address %q: %w", addr, err)
+		return fmt.Errorf("healthcheck: %w", err)
 	}
-	if port == "" || port == "0" {
-		return fmt.Errorf("healthcheck: listen address %q: no fixed port to probe", addr)
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	url := "http://" + net.JoinHostPort(host, port) + healthPath
-	if err := getOK(ctx, url, *timeout); err != nil {
+	if err := probe.Get(ctx, url, *timeout); err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}
 	fmt.Fprintf(stdout, "ok: %s\n", url)
-	return nil
-}
-
-// getOK GETs url within timeout, through no proxy and following no
-// redirect, and returns nil if the answer is 200 OK.
-func getOK(ctx context.Context, url string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	client := &http.Client{
-		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return errors.New("redirected")
-		},
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
 	return nil
 }

@@ -6,9 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"time"
+
+	"github.com/isrcache/isrcache/internal/probe"
 )
 
 // healthcheckTimeout is the default time limit of one health check.
@@ -42,57 +42,13 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	if fs.NArg() > 0 {
 		return fail(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
-	url, err := probeURL(addr, "/readyz")
+	url, err := probe.URL(addr, "/readyz")
 	if err != nil {
 		return fail(err)
 	}
-	if err := probe(ctx, url, *timeout); err != nil {
+	if err := probe.Get(ctx, url, *timeout); err != nil {
 		return fail(err)
 	}
 	fmt.Fprintf(stdout, "ok: %s\n", url)
-	return nil
-}
-
-// probeURL returns the http URL of path on the server listening on addr
-// (HOST:PORT). An empty or wildcard host (":8080", "0.0.0.0:8080",
-// "[::]:8080") becomes 127.0.0.1.
-func probeURL(addr, path string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", fmt.Errorf("listen address %q: %w", addr, err)
-	}
-	if port == "" || port == "0" {
-		return "", fmt.Errorf("listen address %q: no fixed port to probe", addr)
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port) + path, nil
-}
-
-// probe GETs url within timeout, through no proxy, and returns nil if the
-// answer is 200 OK.
-func probe(ctx context.Context, url string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	client := &http.Client{
-		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return errors.New("redirected")
-		},
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
 	return nil
 }

@@ -121,20 +121,3 @@ func TestHealthcheckBadUsage(t *testing.T) {
 		t.Errorf("-h: got exit %d, want 0", code)
 	}
 }
-
-func TestProbeURL(t *testing.T) {
-	t.Parallel()
-	tests := map[string]string{
-		":8080":          "http://127.0.0.1:8080/readyz",
-		"0.0.0.0:8080":   "http://127.0.0.1:8080/readyz",
-		"[::]:8080":      "http://127.0.0.1:8080/readyz",
-		"127.0.0.1:9000": "http://127.0.0.1:9000/readyz",
-		"[::1]:9000":     "http://[::1]:9000/readyz",
-		"localhost:8080": "http://localhost:8080/readyz",
-	}
-	for addr, want := range tests {
-		if got, err := probeURL(addr, "/readyz"); err != nil || got != want {
-			t.Errorf("probeURL(%q): got %q, %v; want %q", addr, got, err, want)
-		}
-	}
-}
