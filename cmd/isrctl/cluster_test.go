@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/isrcache/isrcache/internal/server"
 )
 
 // servesVersion waits until the replica at base serves version n of path.
@@ -137,7 +139,7 @@ func TestInspect(t *testing.T) {
 		t.Fatalf("revalidate: %v", r)
 	}
 	res = s.ctl(t, "", nil, "inspect", "-json", "/posts/5")
-	var in inspection
+	var in server.Inspection
 	if err := json.Unmarshal([]byte(res.stdout), &in); err != nil || res.code != 0 {
 		t.Fatalf("inspect -json: %v (%v)", res, err)
 	}

@@ -12,22 +12,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-)
 
-// inspection is the answer of GET /api/inspect.
-type inspection struct {
-	Key               string      `json:"key"`
-	Status            int         `json:"status"`
-	Generation        int64       `json:"generation"`
-	AgeSeconds        float64     `json:"age_seconds"`
-	FreshSeconds      *float64    `json:"fresh_seconds"`
-	Stale             bool        `json:"stale"`
-	RevalidateSeconds *float64    `json:"revalidate_seconds"`
-	Tags              []string    `json:"tags"`
-	SizeBytes         int         `json:"size_bytes"`
-	BodySHA256        string      `json:"body_sha256"`
-	Headers           http.Header `json:"headers"`
-}
+	"github.com/isrcache/isrcache/internal/server"
+)
 
 // inspect runs "isrctl inspect PATH".
 func (c *cli) inspect(ctx context.Context, args []string) int {
@@ -71,7 +58,7 @@ func (c *cli) inspect(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.stdout, string(bytes.TrimSpace(a.Body)))
 		return exitOK
 	}
-	var in inspection
+	var in server.Inspection
 	if err := json.Unmarshal(a.Body, &in); err != nil {
 		c.errorf("inspect: the server's answer is not JSON: %v", err)
 		return exitFail
@@ -81,7 +68,7 @@ func (c *cli) inspect(ctx context.Context, args []string) int {
 }
 
 // printInspection writes a readable summary of in.
-func printInspection(w io.Writer, in inspection) {
+func printInspection(w io.Writer, in server.Inspection) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	row("key", in.Key)

@@ -13,9 +13,9 @@ import (
 	"github.com/isrcache/isrcache/pkg/isr"
 )
 
-// inspectResponse is the body of GET /api/inspect: one page's stored state,
+// Inspection is the body of GET /api/inspect: one page's stored state,
 // read from the shared store (not a replica's hot cache).
-type inspectResponse struct {
+type Inspection struct {
 	Key        string `json:"key"`
 	Status     int    `json:"status"`
 	Generation int64  `json:"generation"`
@@ -72,9 +72,9 @@ func (s *Server) serveInspect(w http.ResponseWriter, r *http.Request) {
 }
 
 // newInspectResponse describes the entry e stored under key.
-func newInspectResponse(key string, e *isr.Entry) inspectResponse {
+func newInspectResponse(key string, e *isr.Entry) Inspection {
 	p := e.Page
-	resp := inspectResponse{
+	resp := Inspection{
 		Key:        key,
 		Status:     p.Status,
 		Generation: p.Gen,
