@@ -1,0 +1,421 @@
+package isr_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/isrcache/isrcache/pkg/isr"
+	"github.com/isrcache/isrcache/pkg/isr/isrmem"
+	"github.com/isrcache/isrcache/pkg/isr/isrtest"
+)
+
+var errDown = errors.New("connection refused")
+
+// flaky is a Backend (isrmem underneath) whose store and lock calls fail
+// with err when it is set, or wait for gate when it is set (then return
+// what the gate carries, or the context's error).
+type flaky struct {
+	isr.Backend
+
+	mu        sync.Mutex
+	err       error
+	gate      chan error
+	calls     int
+	deadlines []time.Duration // time left on each call's context; -1 for none
+	entered   chan struct{}   // receives once per call, if set
+}
+
+func newFlaky() *flaky { return &flaky{Backend: isrmem.New(nil)} }
+
+func (f *flaky) set(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+func (f *flaky) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// enter records a call and returns the error it must fail with, if any.
+func (f *flaky) enter(ctx context.Context) error {
+	f.mu.Lock()
+	f.calls++
+	left := time.Duration(-1)
+	if d, ok := ctx.Deadline(); ok {
+		left = time.Until(d)
+	}
+	f.deadlines = append(f.deadlines, left)
+	err, gate, entered := f.err, f.gate, f.entered
+	f.mu.Unlock()
+	if entered != nil {
+		entered <- struct{}{}
+	}
+	if gate != nil {
+		select {
+		case err := <-gate:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return err
+}
+
+func (f *flaky) Get(ctx context.Context, key string) (*isr.Entry, error) {
+	if err := f.enter(ctx); err != nil {
+		return nil, err
+	}
+	return f.Backend.Get(ctx, key)
+}
+
+func (f *flaky) Token(ctx context.Context, key string) (int64, error) {
+	if err := f.enter(ctx); err != nil {
+		return 0, err
+	}
+	return f.Backend.Token(ctx, key)
+}
+
+func (f *flaky) TryLock(ctx context.Context, key string, ttl time.Duration) (isr.Lock, error) {
+	if err := f.enter(ctx); err != nil {
+		return nil, err
+	}
+	return f.Backend.TryLock(ctx, key, ttl)
+}
+
+// transitions records OnStateChange calls.
+type transitions struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (tr *transitions) record(from, to isr.BreakerState) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.got = append(tr.got, from.String()+">"+to.String())
+}
+
+func (tr *transitions) String() string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return fmt.Sprint(tr.got)
+}
+
+func newTestBreaker(f *flaky, clk *isrtest.Clock, tr *transitions) *isr.Breaker {
+	return isr.NewBreaker(f, isr.BreakerOptions{Now: clk.Now, OnStateChange: tr.record})
+}
+
+// TestBreakerTransitions walks the breaker through its states with the
+// defaults (5 failures, 2s cooldown doubling to 30s), one call per step.
+func TestBreakerTransitions(t *testing.T) {
+	type step struct {
+		advance time.Duration
+		backend error // what the backend answers
+		wantErr error // what the caller gets
+		reached bool  // the call reached the backend
+		state   isr.BreakerState
+	}
+	fail := step{backend: errDown, wantErr: errDown, reached: true, state: isr.BreakerClosed}
+	ok := step{reached: true, state: isr.BreakerClosed}
+	open := step{wantErr: isr.ErrUnavailable, state: isr.BreakerOpen}
+	opening := fail
+	opening.state = isr.BreakerOpen
+	failedProbe := func(after time.Duration) step {
+		return step{advance: after, backend: errDown, wantErr: errDown, reached: true, state: isr.BreakerOpen}
+	}
+	tests := []struct {
+		name  string
+		steps []step
+		want  string // transitions
+	}{
+		{"four failures stay closed", []step{fail, fail, fail, fail}, "[]"},
+		{"a success resets the count", []step{fail, fail, fail, fail, ok, fail, fail, fail, fail}, "[]"},
+		{"answers are successes", []step{
+			fail, fail, fail, fail,
+			{backend: isr.ErrNotFound, wantErr: isr.ErrNotFound, reached: true},
+			fail, fail, fail, fail,
+			{backend: isr.ErrFenced, wantErr: isr.ErrFenced, reached: true},
+			fail, fail, fail, fail,
+			{backend: isr.ErrLocked, wantErr: isr.ErrLocked, reached: true},
+			fail, fail, fail, fail,
+			{backend: fmt.Errorf("wrapped: %w", isr.ErrLockLost), wantErr: isr.ErrLockLost, reached: true},
+		}, "[]"},
+		{"five failures open; calls fail at once", []step{fail, fail, fail, fail, opening, open, open}, "[closed>open]"},
+		{"open until the cooldown is over", []step{
+			fail, fail, fail, fail, opening,
+			{advance: 1999 * time.Millisecond, wantErr: isr.ErrUnavailable, state: isr.BreakerOpen},
+			{advance: time.Millisecond, reached: true, state: isr.BreakerClosed},
+			ok,
+		}, "[closed>open open>half-open half-open>closed]"},
+		{"a failed probe reopens with a doubled cooldown", []step{
+			fail, fail, fail, fail, opening,
+			failedProbe(2 * time.Second),
+			{advance: 3999 * time.Millisecond, wantErr: isr.ErrUnavailable, state: isr.BreakerOpen},
+			failedProbe(time.Millisecond),
+			{advance: 7999 * time.Millisecond, wantErr: isr.ErrUnavailable, state: isr.BreakerOpen},
+			failedProbe(time.Millisecond), // 16s next
+			failedProbe(16 * time.Second), // capped at 30s from here
+			{advance: 29 * time.Second, wantErr: isr.ErrUnavailable, state: isr.BreakerOpen},
+			failedProbe(time.Second),
+			{advance: 30 * time.Second, reached: true, state: isr.BreakerClosed},
+			// Closing reset the cooldown to 2s.
+			fail, fail, fail, fail, opening,
+			{advance: 2 * time.Second, reached: true, state: isr.BreakerClosed},
+		}, "[closed>open open>half-open half-open>open open>half-open half-open>open open>half-open half-open>open " +
+			"open>half-open half-open>open open>half-open half-open>open open>half-open half-open>closed " +
+			"closed>open open>half-open half-open>closed]"},
+		{"a probe answered not found closes", []step{
+			fail, fail, fail, fail, opening,
+			{advance: 2 * time.Second, backend: isr.ErrNotFound, wantErr: isr.ErrNotFound, reached: true, state: isr.BreakerClosed},
+		}, "[closed>open open>half-open half-open>closed]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, clk, tr := newFlaky(), &isrtest.Clock{}, &transitions{}
+			b := newTestBreaker(f, clk, tr)
+			for i, s := range tt.steps {
+				clk.Advance(s.advance)
+				f.set(s.backend)
+				before := f.count()
+				_, err := b.Get(t.Context(), "/k")
+				if s.wantErr == nil && err != nil && !errors.Is(err, isr.ErrNotFound) || s.wantErr != nil && !errors.Is(err, s.wantErr) {
+					t.Fatalf("step %d: Get error %v, want %v", i, err, s.wantErr)
+				}
+				if reached := f.count() > before; reached != s.reached {
+					t.Fatalf("step %d: reached the backend %v, want %v", i, reached, s.reached)
+				}
+				if got := b.State(); got != s.state {
+					t.Fatalf("step %d: state %v, want %v", i, got, s.state)
+				}
+			}
+			if got := tr.String(); got != tt.want {
+				t.Errorf("transitions %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// trip opens b by failing Failures calls.
+func trip(t *testing.T, b *isr.Breaker, f *flaky) {
+	t.Helper()
+	f.set(errDown)
+	for range isr.DefaultBreakerFailures {
+		_, _ = b.Token(t.Context(), "/k")
+	}
+	f.set(nil)
+	if b.State() != isr.BreakerOpen {
+		t.Fatalf("state %v after %d failures, want open", b.State(), isr.DefaultBreakerFailures)
+	}
+}
+
+// TestBreakerHalfOpenSingleProbe checks that while a probe is in flight,
+// concurrent calls fail at once without reaching the backend.
+func TestBreakerHalfOpenSingleProbe(t *testing.T) {
+	f, clk, tr := newFlaky(), &isrtest.Clock{}, &transitions{}
+	b := newTestBreaker(f, clk, tr)
+	trip(t, b, f)
+	clk.Advance(isr.DefaultBreakerCooldown)
+
+	f.mu.Lock()
+	f.gate, f.entered = make(chan error), make(chan struct{}, 1)
+	f.mu.Unlock()
+	probed := make(chan error, 1)
+	go func() {
+		_, err := b.Get(t.Context(), "/k")
+		probed <- err
+	}()
+	<-f.entered // the probe is in the backend
+	before := f.count()
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for range 50 {
+		wg.Go(func() {
+			_, err := b.Get(t.Context(), "/k")
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, isr.ErrUnavailable) {
+			t.Fatalf("call during the probe: %v, want ErrUnavailable", err)
+		}
+	}
+	if n := f.count() - before; n != 0 {
+		t.Fatalf("%d calls reached the backend during the probe, want 0", n)
+	}
+	if b.State() != isr.BreakerHalfOpen {
+		t.Fatalf("state %v during the probe, want half-open", b.State())
+	}
+	f.gate <- nil // the probe succeeds
+	if err := <-probed; err != nil && !errors.Is(err, isr.ErrNotFound) {
+		t.Fatalf("probe: %v", err)
+	}
+	f.mu.Lock()
+	f.gate, f.entered = nil, nil
+	f.mu.Unlock()
+	if b.State() != isr.BreakerClosed {
+		t.Fatalf("state %v after a successful probe, want closed", b.State())
+	}
+	if _, err := b.Token(t.Context(), "/k"); err != nil {
+		t.Fatalf("Token once closed: %v", err)
+	}
+}
+
+// TestBreakerCallerCancellation checks that calls whose caller gave up
+// are not failures, in the closed and the half-open state.
+func TestBreakerCallerCancellation(t *testing.T) {
+	f, clk, tr := newFlaky(), &isrtest.Clock{}, &transitions{}
+	b := newTestBreaker(f, clk, tr)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	f.set(context.Canceled)
+	for range 3 * isr.DefaultBreakerFailures {
+		if _, err := b.Get(ctx, "/k"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Get: %v, want context.Canceled", err)
+		}
+	}
+	if b.State() != isr.BreakerClosed {
+		t.Fatalf("state %v after cancelled calls, want closed", b.State())
+	}
+
+	trip(t, b, f)
+	clk.Advance(isr.DefaultBreakerCooldown)
+	f.set(context.Canceled)
+	if _, err := b.Get(ctx, "/k"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled probe: %v", err)
+	}
+	if b.State() != isr.BreakerHalfOpen {
+		t.Fatalf("state %v after a cancelled probe, want still half-open", b.State())
+	}
+	f.set(nil)
+	before := f.count()
+	if _, err := b.Token(t.Context(), "/k"); err != nil {
+		t.Fatalf("next probe: %v", err)
+	}
+	if f.count() != before+1 || b.State() != isr.BreakerClosed {
+		t.Fatalf("the next call must probe and close: reached %d, state %v", f.count()-before, b.State())
+	}
+}
+
+// TestBreakerTimeout checks the per-call deadline: a hung call returns
+// once it passes, counts as a failure, and the deadline is not set when
+// Timeout is negative.
+func TestBreakerTimeout(t *testing.T) {
+	f := newFlaky()
+	f.gate = make(chan error) // never sent to: every call hangs
+	b := isr.NewBreaker(f, isr.BreakerOptions{Timeout: time.Millisecond, Failures: 2})
+	for i := range 2 {
+		if _, err := b.Get(t.Context(), "/k"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("hung call %d: %v, want context.DeadlineExceeded", i, err)
+		}
+	}
+	if b.State() != isr.BreakerOpen {
+		t.Fatalf("state %v after two timeouts, want open", b.State())
+	}
+
+	f = newFlaky()
+	b = isr.NewBreaker(f, isr.BreakerOptions{})
+	_, _ = b.Get(t.Context(), "/k")
+	if d := f.deadlines[0]; d <= 0 || d > isr.DefaultBreakerTimeout {
+		t.Errorf("default deadline: %v left, want (0, %v]", d, isr.DefaultBreakerTimeout)
+	}
+	b = isr.NewBreaker(f, isr.BreakerOptions{Timeout: -1})
+	_, _ = b.Get(t.Context(), "/k")
+	if d := f.deadlines[1]; d != -1 {
+		t.Errorf("Timeout -1: the call had a deadline %v away, want none", d)
+	}
+}
+
+// TestBreakerStaleResults checks that the result of a call admitted
+// before a state change is ignored: a call that started while closed and
+// fails late, during a half-open probe, does not reopen the breaker.
+func TestBreakerStaleResults(t *testing.T) {
+	f, clk, tr := newFlaky(), &isrtest.Clock{}, &transitions{}
+	b := newTestBreaker(f, clk, tr)
+	// gated starts a call that waits on gate (captured at its start).
+	gated := func(gate chan error) chan error {
+		f.mu.Lock()
+		f.gate, f.entered = gate, make(chan struct{}, 1)
+		entered := f.entered
+		f.mu.Unlock()
+		res := make(chan error, 1)
+		go func() {
+			_, err := b.Token(t.Context(), "/k")
+			res <- err
+		}()
+		<-entered
+		f.mu.Lock()
+		f.gate, f.entered = nil, nil
+		f.mu.Unlock()
+		return res
+	}
+	lateGate := make(chan error)
+	late := gated(lateGate) // admitted while closed
+	trip(t, b, f)
+	clk.Advance(isr.DefaultBreakerCooldown)
+	probeGate := make(chan error)
+	probe := gated(probeGate) // the half-open probe
+	lateGate <- errDown
+	if err := <-late; !errors.Is(err, errDown) {
+		t.Fatalf("late call: %v", err)
+	}
+	if b.State() != isr.BreakerHalfOpen {
+		t.Fatalf("a late failure changed the state to %v, want still half-open", b.State())
+	}
+	probeGate <- nil
+	if err := <-probe; err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	if got, want := tr.String(), "[closed>open open>half-open half-open>closed]"; got != want {
+		t.Errorf("transitions %s, want %s", got, want)
+	}
+}
+
+// TestBreakerLockAndListen checks that a lock's Refresh and Release go
+// through the breaker, and that Listen passes through even when it is open.
+func TestBreakerLockAndListen(t *testing.T) {
+	f, clk, tr := newFlaky(), &isrtest.Clock{}, &transitions{}
+	b := newTestBreaker(f, clk, tr)
+	l, err := b.TryLock(t.Context(), "/k", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.TryLock(t.Context(), "/k", time.Minute); !errors.Is(err, isr.ErrLocked) {
+		t.Fatalf("second TryLock: %v, want ErrLocked", err)
+	}
+	trip(t, b, f)
+	if err := l.Refresh(t.Context(), time.Minute); !errors.Is(err, isr.ErrUnavailable) {
+		t.Fatalf("Refresh while open: %v, want ErrUnavailable", err)
+	}
+	if err := l.Release(t.Context()); !errors.Is(err, isr.ErrUnavailable) {
+		t.Fatalf("Release while open: %v, want ErrUnavailable", err)
+	}
+	clk.Advance(isr.DefaultBreakerCooldown)
+	if err := l.Release(t.Context()); err != nil {
+		t.Fatalf("Release as the probe: %v", err)
+	}
+	if b.State() != isr.BreakerClosed {
+		t.Fatalf("state %v after the Release probe, want closed", b.State())
+	}
+
+	trip(t, b, f)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- b.Listen(ctx, func(ev isr.Event) {
+			if ev.Kind == isr.EventReset {
+				cancel()
+			}
+		})
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("Listen while open: %v", err)
+	}
+}
