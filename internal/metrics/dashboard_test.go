@@ -86,6 +86,7 @@ func TestEveryMetricHasSeriesAndPassesLint(t *testing.T) {
 		"isr_l1_entries", "isr_l1_bytes", "isr_l1_flushes_total",
 		"isr_pubsub_messages_total", "isr_pubsub_malformed_total", "isr_pubsub_resets_total", "isr_pubsub_probe_failures_total",
 		"isr_redis_commands_total", "isr_redis_errors_total", "isr_redis_duration_seconds",
+		"isr_breaker_state", "isr_breaker_transitions_total",
 		"go_goroutines", "process_resident_memory_bytes",
 	} {
 		if !names[want] {

@@ -1,7 +1,7 @@
 // Package metrics exposes an isrcache replica's Prometheus metrics: the
 // requests it serves by cache state, its origin renders, regenerations and
-// lock waits, its hot cache, pub/sub and Redis commands, and on-demand
-// revalidations.
+// lock waits, its hot cache, pub/sub and Redis commands, the circuit
+// breaker in front of Redis, and on-demand revalidations.
 //
 // Every metric lives on a registry the caller creates (no global
 // registry). Label values come from small fixed sets: never a path, key,
@@ -11,7 +11,8 @@
 // The parts plug into the replica without changing the engine:
 // [Metrics.Middleware] wraps the cache's http.Handler, [Metrics.Origin]
 // wraps its isr.Origin, a Metrics is an isr.Observer, [Metrics.RedisHook]
-// is a go-redis hook, and [Metrics.WatchCache] and [Metrics.WatchPubSub]
+// is a go-redis hook, [Metrics.BreakerStateChange] is an isr.Breaker's
+// state-change hook, and [Metrics.WatchCache] and [Metrics.WatchPubSub]
 // read the engine's and the Redis backend's counters at scrape time.
 package metrics
 
@@ -55,6 +56,9 @@ type Metrics struct {
 	redisCommands *prometheus.CounterVec
 	redisErrors   *prometheus.CounterVec
 	redisDuration *prometheus.HistogramVec
+
+	breakerState       prometheus.Gauge
+	breakerTransitions *prometheus.CounterVec
 }
 
 // New registers the replica's metrics on reg, with the Go runtime and
@@ -124,6 +128,7 @@ func New(reg *prometheus.Registry) (*Metrics, error) {
 			Buckets: redisBuckets,
 		}, []string{"cmd"}),
 	}
+	m.breakerState, m.breakerTransitions = newBreakerMetrics()
 	m.initLabels()
 	cs := []prometheus.Collector{
 		collectors.NewGoCollector(),
@@ -132,6 +137,7 @@ func New(reg *prometheus.Registry) (*Metrics, error) {
 		m.originRequests, m.originDuration,
 		m.regenerations, m.regenerationTime, m.lockWait, m.revalidations, m.revalidateRequests,
 		m.redisCommands, m.redisErrors, m.redisDuration,
+		m.breakerState, m.breakerTransitions,
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
