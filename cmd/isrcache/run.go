@@ -78,7 +78,7 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 
 	origin, proxy := newOrigin(cfg, log)
 	h, err := isr.New(isr.Options{
-		Backend:       backend,
+		Backend:       guard(backend, log, m.BreakerStateChange),
 		Origin:        m.Origin(origin),
 		Next:          proxy,
 		Routes:        cfg.Routes,

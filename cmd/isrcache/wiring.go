@@ -76,6 +76,28 @@ func openBackend(ctx context.Context, cfg config.Config, log *zap.Logger, hooks 
 	return isrredis.New(client, &isrredis.Options{Prefix: cfg.KeyPrefix}), closeClient, nil
 }
 
+// guard puts a circuit breaker with the default options (see
+// isr.BreakerOptions: each call bounded to 500ms, open after 5 failures in
+// a row) in front of a Redis backend, so that a hung Redis costs a request
+// at most one call's deadline, then nothing while the breaker is open. Its
+// state changes go to onChange (the metrics) and the log. The in-memory
+// backend cannot hang and is returned as is.
+func guard(b isr.Backend, log *zap.Logger, onChange func(from, to isr.BreakerState)) isr.Backend {
+	if _, ok := b.(*isrredis.Backend); !ok {
+		return b
+	}
+	return isr.NewBreaker(b, isr.BreakerOptions{OnStateChange: func(from, to isr.BreakerState) {
+		onChange(from, to)
+		msg, fields := "redis circuit breaker "+to.String(), []zap.Field{zap.String("from", from.String())}
+		if to == isr.BreakerOpen {
+			log.Warn(msg, append(fields, zap.String("effect",
+				"store calls fail at once: pages come from the hot cache, or from the origin unstored"))...)
+			return
+		}
+		log.Info(msg, fields...)
+	}})
+}
+
 // newOrigin returns the origin renderer and the reverse proxy for requests
 // that bypass the cache. They share one transport, whose
 // ResponseHeaderTimeout is the render timeout.
