@@ -27,6 +27,7 @@ type flaky struct {
 	calls     int
 	deadlines []time.Duration // time left on each call's context; -1 for none
 	entered   chan struct{}   // receives once per call, if set
+	changes   []string        // the breaker's state changes, "from>to"
 }
 
 func newFlaky() *flaky { return &flaky{Backend: isrmem.New(nil)} }
@@ -82,33 +83,40 @@ func (f *flaky) Token(ctx context.Context, key string) (int64, error) {
 	return f.Backend.Token(ctx, key)
 }
 
-func (f *flaky) TryLock(ctx context.Context, key string, ttl time.Duration) (isr.Lock, error) {
-	if err := f.enter(ctx); err != nil {
-		return nil, err
-	}
-	return f.Backend.TryLock(ctx, key, ttl)
+// gated starts a call of b (a Token) and returns once it waits in the
+// backend for what is sent on gate; res receives its result.
+func (f *flaky) gated(b *isr.Breaker) (gate, res chan error) {
+	gate, res, entered := make(chan error), make(chan error, 1), make(chan struct{}, 1)
+	f.mu.Lock()
+	f.gate, f.entered = gate, entered
+	f.mu.Unlock()
+	go func() {
+		_, err := b.Token(context.Background(), "/k")
+		res <- err
+	}()
+	<-entered
+	f.mu.Lock()
+	f.gate, f.entered = nil, nil
+	f.mu.Unlock()
+	return gate, res
 }
 
-// transitions records OnStateChange calls.
-type transitions struct {
-	mu  sync.Mutex
-	got []string
+// record is the breaker's OnStateChange hook.
+func (f *flaky) record(from, to isr.BreakerState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.changes = append(f.changes, from.String()+">"+to.String())
 }
 
-func (tr *transitions) record(from, to isr.BreakerState) {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	tr.got = append(tr.got, from.String()+">"+to.String())
+// transitions returns the state changes recorded so far.
+func (f *flaky) transitions() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return fmt.Sprint(f.changes)
 }
 
-func (tr *transitions) String() string {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return fmt.Sprint(tr.got)
-}
-
-func newTestBreaker(f *flaky, clk *isrtest.Clock, tr *transitions) *isr.Breaker {
-	return isr.NewBreaker(f, isr.BreakerOptions{Now: clk.Now, OnStateChange: tr.record})
+func newTestBreaker(f *flaky, clk *isrtest.Clock) *isr.Breaker {
+	return isr.NewBreaker(f, isr.BreakerOptions{Now: clk.Now, OnStateChange: f.record})
 }
 
 // TestBreakerTransitions walks the breaker through its states with the
@@ -177,8 +185,8 @@ func TestBreakerTransitions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, clk, tr := newFlaky(), &isrtest.Clock{}, &transitions{}
-			b := newTestBreaker(f, clk, tr)
+			f, clk := newFlaky(), &isrtest.Clock{}
+			b := newTestBreaker(f, clk)
 			for i, s := range tt.steps {
 				clk.Advance(s.advance)
 				f.set(s.backend)
@@ -194,7 +202,7 @@ func TestBreakerTransitions(t *testing.T) {
 					t.Fatalf("step %d: state %v, want %v", i, got, s.state)
 				}
 			}
-			if got := tr.String(); got != tt.want {
+			if got := f.transitions(); got != tt.want {
 				t.Errorf("transitions %s, want %s", got, tt.want)
 			}
 		})
@@ -217,20 +225,11 @@ func trip(t *testing.T, b *isr.Breaker, f *flaky) {
 // TestBreakerHalfOpenSingleProbe checks that while a probe is in flight,
 // concurrent calls fail at once without reaching the backend.
 func TestBreakerHalfOpenSingleProbe(t *testing.T) {
-	f, clk, tr := newFlaky(), &isrtest.Clock{}, &transitions{}
-	b := newTestBreaker(f, clk, tr)
+	f, clk := newFlaky(), &isrtest.Clock{}
+	b := newTestBreaker(f, clk)
 	trip(t, b, f)
 	clk.Advance(isr.DefaultBreakerCooldown)
-
-	f.mu.Lock()
-	f.gate, f.entered = make(chan error), make(chan struct{}, 1)
-	f.mu.Unlock()
-	probed := make(chan error, 1)
-	go func() {
-		_, err := b.Get(t.Context(), "/k")
-		probed <- err
-	}()
-	<-f.entered // the probe is in the backend
+	gate, probed := f.gated(b)
 	before := f.count()
 	var wg sync.WaitGroup
 	errs := make(chan error, 50)
@@ -253,13 +252,10 @@ func TestBreakerHalfOpenSingleProbe(t *testing.T) {
 	if b.State() != isr.BreakerHalfOpen {
 		t.Fatalf("state %v during the probe, want half-open", b.State())
 	}
-	f.gate <- nil // the probe succeeds
-	if err := <-probed; err != nil && !errors.Is(err, isr.ErrNotFound) {
+	gate <- nil // the probe succeeds
+	if err := <-probed; err != nil {
 		t.Fatalf("probe: %v", err)
 	}
-	f.mu.Lock()
-	f.gate, f.entered = nil, nil
-	f.mu.Unlock()
 	if b.State() != isr.BreakerClosed {
 		t.Fatalf("state %v after a successful probe, want closed", b.State())
 	}
@@ -271,8 +267,8 @@ func TestBreakerHalfOpenSingleProbe(t *testing.T) {
 // TestBreakerCallerCancellation checks that calls whose caller gave up
 // are not failures, in the closed and the half-open state.
 func TestBreakerCallerCancellation(t *testing.T) {
-	f, clk, tr := newFlaky(), &isrtest.Clock{}, &transitions{}
-	b := newTestBreaker(f, clk, tr)
+	f, clk := newFlaky(), &isrtest.Clock{}
+	b := newTestBreaker(f, clk)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	f.set(context.Canceled)
@@ -337,31 +333,12 @@ func TestBreakerTimeout(t *testing.T) {
 // before a state change is ignored: a call that started while closed and
 // fails late, during a half-open probe, does not reopen the breaker.
 func TestBreakerStaleResults(t *testing.T) {
-	f, clk, tr := newFlaky(), &isrtest.Clock{}, &transitions{}
-	b := newTestBreaker(f, clk, tr)
-	// gated starts a call that waits on gate (captured at its start).
-	gated := func(gate chan error) chan error {
-		f.mu.Lock()
-		f.gate, f.entered = gate, make(chan struct{}, 1)
-		entered := f.entered
-		f.mu.Unlock()
-		res := make(chan error, 1)
-		go func() {
-			_, err := b.Token(t.Context(), "/k")
-			res <- err
-		}()
-		<-entered
-		f.mu.Lock()
-		f.gate, f.entered = nil, nil
-		f.mu.Unlock()
-		return res
-	}
-	lateGate := make(chan error)
-	late := gated(lateGate) // admitted while closed
+	f, clk := newFlaky(), &isrtest.Clock{}
+	b := newTestBreaker(f, clk)
+	lateGate, late := f.gated(b) // admitted while closed
 	trip(t, b, f)
 	clk.Advance(isr.DefaultBreakerCooldown)
-	probeGate := make(chan error)
-	probe := gated(probeGate) // the half-open probe
+	probeGate, probe := f.gated(b) // the half-open probe
 	lateGate <- errDown
 	if err := <-late; !errors.Is(err, errDown) {
 		t.Fatalf("late call: %v", err)
@@ -373,7 +350,7 @@ func TestBreakerStaleResults(t *testing.T) {
 	if err := <-probe; err != nil {
 		t.Fatalf("probe: %v", err)
 	}
-	if got, want := tr.String(), "[closed>open open>half-open half-open>closed]"; got != want {
+	if got, want := f.transitions(), "[closed>open open>half-open half-open>closed]"; got != want {
 		t.Errorf("transitions %s, want %s", got, want)
 	}
 }
@@ -381,8 +358,8 @@ func TestBreakerStaleResults(t *testing.T) {
 // TestBreakerLockAndListen checks that a lock's Refresh and Release go
 // through the breaker, and that Listen passes through even when it is open.
 func TestBreakerLockAndListen(t *testing.T) {
-	f, clk, tr := newFlaky(), &isrtest.Clock{}, &transitions{}
-	b := newTestBreaker(f, clk, tr)
+	f, clk := newFlaky(), &isrtest.Clock{}
+	b := newTestBreaker(f, clk)
 	l, err := b.TryLock(t.Context(), "/k", time.Minute)
 	if err != nil {
 		t.Fatal(err)
