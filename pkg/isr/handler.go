@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -96,7 +95,7 @@ func (h *Handler) lookup(ctx context.Context, key string) (*Entry, error) {
 	e, err := h.opts.Backend.Get(ctx, key)
 	if isStoreError(err) {
 		if e, ok := h.l1.get(key, h.opts.Now(), true); ok {
-			h.opts.Logger.Warn("store read failed: serving the hot cache's copy as stale", zap.String("key", key), zap.Error(err))
+			h.storeTrouble("store read failed: serving the hot cache's copy as stale", key, err)
 			return e, nil
 		}
 	}

@@ -21,11 +21,15 @@ type fillResult struct {
 // share one fill; the fill renders under the cluster lock or waits for the
 // replica that holds it.
 func (h *Handler) serveMiss(w http.ResponseWriter, r *http.Request, key string, rl *rule, lookupErr error) {
-	if isStoreError(lookupErr) {
-		h.opts.Logger.Warn("store read failed", zap.String("key", key), zap.Error(lookupErr))
-	}
 	me := new(int)
-	ch := h.fills.DoChan(key, func() (any, error) { return h.fill(key, rl, me), nil })
+	fill := func() (any, error) { return h.fill(key, rl, me), nil }
+	if isStoreError(lookupErr) {
+		// The store just failed: don't ask it again (and wait for its
+		// timeout again) for a lock or a token; render, unstored.
+		h.storeTrouble("store read failed: rendering without storing", key, lookupErr)
+		fill = func() (any, error) { return h.fillUnstored(key, me), nil }
+	}
+	ch := h.fills.DoChan(key, fill)
 	var res *fillResult
 	select {
 	case v := <-ch:
@@ -112,6 +116,21 @@ func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 		t.Stop()
 		poll = min(2*poll, 250*time.Millisecond)
 	}
+}
+
+// fillUnstored renders a cold key without the store, which is unreachable.
+func (h *Handler) fillUnstored(key string, owner *int) *fillResult {
+	ctx, cancel := context.WithTimeout(h.bg, h.opts.RenderTimeout+time.Second)
+	defer cancel()
+	resp, err := h.renderOrigin(ctx, key)
+	if err != nil {
+		return &fillResult{rendered: &rendered{err: err}, owner: owner}
+	}
+	why := unstorable(resp)
+	if why == "" {
+		why = "store-unavailable"
+	}
+	return &fillResult{rendered: &rendered{resp: resp, why: why}, owner: owner}
 }
 
 // fillLocked renders a cold key under its lock, after checking once more

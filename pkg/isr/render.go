@@ -33,7 +33,7 @@ func (h *Handler) renderAndStore(ctx context.Context, key string, rl *rule) *ren
 	store := h.opts.Backend
 	token, tokErr := store.Token(ctx, key)
 	if tokErr != nil {
-		h.opts.Logger.Warn("store unavailable: rendering without storing", zap.String("key", key), zap.Error(tokErr))
+		h.storeTrouble("store unavailable: rendering without storing", key, tokErr)
 	}
 	resp, err := h.renderOrigin(ctx, key)
 	if err != nil {
@@ -52,7 +52,7 @@ func (h *Handler) renderAndStore(ctx context.Context, key string, rl *rule) *ren
 	case errors.Is(err, ErrFenced):
 		return &rendered{resp: resp, why: "fenced", fenced: true}
 	case err != nil:
-		h.opts.Logger.Warn("store write failed", zap.String("key", key), zap.Error(err))
+		h.storeTrouble("store write failed", key, err)
 		return &rendered{resp: resp, why: "store-unavailable"}
 	}
 	e := &Entry{Page: page, Fresh: page.Revalidate}
@@ -115,5 +115,19 @@ func (h *Handler) release(ctx context.Context, key string, l Lock) {
 	defer cancel()
 	if err := l.Release(ctx); err != nil && !errors.Is(err, ErrLockLost) {
 		h.opts.Logger.Warn("lock release failed", zap.String("key", key), zap.Error(err))
+	}
+}
+
+// storeTrouble logs a store failure on the request path: a warning, but
+// only at debug level while the breaker is open (ErrUnavailable), which
+// would otherwise log every request of an outage; the breaker logs its own
+// state changes.
+func (h *Handler) storeTrouble(msg, key string, err error) {
+	level := zap.WarnLevel
+	if errors.Is(err, ErrUnavailable) {
+		level = zap.DebugLevel
+	}
+	if ce := h.opts.Logger.Check(level, msg); ce != nil {
+		ce.Write(zap.String("key", key), zap.Error(err))
 	}
 }
