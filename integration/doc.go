@@ -17,6 +17,8 @@
 //   - cluster_test.go: a Redis, an origin and an admin client per test;
 //   - replica_test.go: in-process replicas;
 //   - process_test.go: child-process replicas of the cmd/isrcache binary;
+//   - killharness_test.go: SIGSTOP/SIGKILL of a replica holding a lock, and
+//     the lock's keyspace events in Redis (expired or released);
 //   - http_test.go: requests, revalidations and eventually.
 //
 // [isrtest.Origin]: github.com/isrcache/isrcache/pkg/isr/isrtest
