@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/isrcache/isrcache/pkg/isr"
+	"github.com/isrcache/isrcache/pkg/isr/isrmem"
 	"github.com/isrcache/isrcache/pkg/isr/isrtest"
 )
 
@@ -64,5 +65,24 @@ func TestInspect(t *testing.T) {
 	}
 	if _, _, err := r.h.Inspect(context.Background(), "//evil"); !errors.Is(err, isr.ErrBadPath) {
 		t.Fatalf("Inspect of a bad path: %v, want ErrBadPath", err)
+	}
+}
+
+// TestEagerRevalidationTakesOverADeadHoldersLock: a lock whose holder died
+// expires just before the eager revalidation's wait runs out (the wait is
+// as long as the lock's TTL); the revalidation must still get it.
+func TestEagerRevalidationTakesOverADeadHoldersLock(t *testing.T) {
+	t.Parallel()
+	be := isrmem.New(nil)
+	r := newRig(t, isr.Options{Backend: be, RenderTimeout: 100 * time.Millisecond,
+		LockTTL: 400 * time.Millisecond, WaitTimeout: 400 * time.Millisecond})
+	r.get(t, "/p")
+	if _, err := be.TryLock(context.Background(), "/p", 400*time.Millisecond); err != nil {
+		t.Fatal(err) // a holder that will never release it
+	}
+	r.origin.SetVersion("/p", 2)
+	res, err := r.h.Revalidate(context.Background(), isr.Revalidation{Paths: []string{"/p"}})
+	if err != nil || res[0].Result != isr.ResultRegenerated {
+		t.Fatalf("eager revalidation behind a dead holder's lock: %+v, %v", res, err)
 	}
 }

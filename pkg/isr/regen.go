@@ -97,24 +97,32 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 }
 
 // lockWait waits for the lock of key, woken by the key's write events and
-// by polling, for at most WaitTimeout.
+// by polling, for at most WaitTimeout, and then tries once more: a dead
+// holder's lock may expire between the last poll and the deadline
+// (WaitTimeout defaults to the lock's TTL).
 func (h *Handler) lockWait(ctx context.Context, key string) (Lock, error) {
-	ctx, cancel := context.WithTimeout(ctx, h.opts.WaitTimeout)
+	wctx, cancel := context.WithTimeout(ctx, h.opts.WaitTimeout)
 	defer cancel()
 	poll := 25 * time.Millisecond
 	for {
 		woke := h.waits.wait(key)
-		lock, err := h.opts.Backend.TryLock(ctx, key, h.opts.LockTTL)
-		if !errors.Is(err, ErrLocked) {
-			return lock, err
+		lock, err := h.opts.Backend.TryLock(wctx, key, h.opts.LockTTL)
+		switch {
+		case err == nil:
+			return lock, nil
+		case !errors.Is(err, ErrLocked) && wctx.Err() == nil:
+			return nil, err
 		}
 		t := time.NewTimer(poll)
 		select {
 		case <-woke:
 		case <-t.C:
-		case <-ctx.Done():
+		case <-wctx.Done():
 			t.Stop()
-			return nil, ErrLocked
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return h.opts.Backend.TryLock(ctx, key, h.opts.LockTTL)
 		}
 		t.Stop()
 		poll = min(2*poll, 250*time.Millisecond)
