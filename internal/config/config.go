@@ -26,6 +26,10 @@ import (
 type Config struct {
 	// Addr is the listen address (ISR_ADDR). Default: ":8080".
 	Addr string
+	// MetricsAddr is the listen address of a separate listener that serves
+	// only GET /metrics and /healthz (ISR_METRICS_ADDR). Empty, the
+	// default, serves /metrics on Addr instead, next to the pages.
+	MetricsAddr string
 	// Origin is the origin's base URL (ISR_ORIGIN): absolute, http or https.
 	Origin *url.URL
 	// RedisURL is the redis:// or rediss:// URL of the shared store
@@ -101,6 +105,7 @@ type setting struct {
 // settings lists every setting, in the order Usage prints them.
 var settings = []setting{
 	{"addr", "ISR_ADDR", ":8080", "listen address"},
+	{"metrics-addr", "ISR_METRICS_ADDR", "", "listen address of /metrics alone; empty: /metrics is served on ISR_ADDR"},
 	{"origin", "ISR_ORIGIN", "", "origin base URL, http or https (required)"},
 	{"redis-url", "ISR_REDIS_URL", "", "redis:// or rediss:// URL; empty: embedded in-memory store, one replica only"},
 	{"revalidate-secret", "ISR_REVALIDATE_SECRET", "", "token for POST /api/revalidate; empty disables it"},

@@ -46,7 +46,7 @@ func TestLoadDefaults(t *testing.T) {
 		c.RenderTimeout != want.RenderTimeout || c.L1Bytes != want.L1Bytes || c.L1MaxAge != want.L1MaxAge ||
 		c.KeyPrefix != want.KeyPrefix || c.DrainDelay != want.DrainDelay ||
 		c.ShutdownTimeout != want.ShutdownTimeout || c.LogLevel != want.LogLevel ||
-		c.RedisURL != "" || c.RevalidateSecret != "" || c.RoutesFile != "" || c.Routes != nil {
+		c.MetricsAddr != "" || c.RedisURL != "" || c.RevalidateSecret != "" || c.RoutesFile != "" || c.Routes != nil {
 		t.Errorf("got %+v, want %+v", c, want)
 	}
 }
@@ -57,6 +57,7 @@ func TestLoadValues(t *testing.T) {
 	t.Parallel()
 	get := map[string]func(Config) any{
 		"addr":             func(c Config) any { return c.Addr },
+		"metrics-addr":     func(c Config) any { return c.MetricsAddr },
 		"origin":           func(c Config) any { return c.Origin.String() },
 		"redis-url":        func(c Config) any { return c.RedisURL },
 		"revalidate":       func(c Config) any { return c.Revalidate },
@@ -77,6 +78,9 @@ func TestLoadValues(t *testing.T) {
 		want           any
 	}{
 		{"addr", "ISR_ADDR", "127.0.0.1:0", "127.0.0.1:0"},
+		{"metrics-addr", "ISR_METRICS_ADDR", ":9090", ":9090"},
+		{"metrics-addr", "ISR_METRICS_ADDR", "127.0.0.1:0", "127.0.0.1:0"},
+		{"metrics-addr", "ISR_METRICS_ADDR", "[::1]:9090", "[::1]:9090"},
 		{"origin", "ISR_ORIGIN", "https://origin.example/base", "https://origin.example/base"},
 		{"redis-url", "ISR_REDIS_URL", "redis://:pw@127.0.0.1:6379/0", "redis://:pw@127.0.0.1:6379/0"},
 		{"redis-url", "ISR_REDIS_URL", "rediss://user:pw@redis.example:6380", "rediss://user:pw@redis.example:6380"},
@@ -191,6 +195,10 @@ func TestLoadErrors(t *testing.T) {
 		{"origin flag named", []string{"-origin", "ftp://x"}, base(), `config: -origin "ftp://x"`},
 		{"origin password hidden", nil, base("ISR_ORIGIN", "ftp://u:hunter2@x"), `"ftp://u:xxxxx@x"`},
 		{"addr", nil, base("ISR_ADDR", "8080"), `config: ISR_ADDR "8080" must be host:port`},
+		{"metrics addr", nil, base("ISR_METRICS_ADDR", "9090"), `config: ISR_METRICS_ADDR "9090" must be host:port`},
+		{"metrics addr flag", []string{"-metrics-addr=localhost"}, base(), `config: -metrics-addr "localhost" must be host:port`},
+		{"metrics addr is addr", nil, base("ISR_METRICS_ADDR", ":8080"), `config: ISR_METRICS_ADDR ":8080" is the same as ISR_ADDR`},
+		{"metrics addr is addr flags", []string{"-addr=:9000", "-metrics-addr=:9000"}, base(), `config: -metrics-addr ":9000" is the same as -addr`},
 		{"redis scheme", nil, base("ISR_REDIS_URL", "http://:hunter2@r:6379"), `config: ISR_REDIS_URL "http://:xxxxx@r:6379" must be a redis:// or rediss:// URL`},
 		{"redis no host", nil, base("ISR_REDIS_URL", "redis://"), "has no host"},
 		{"redis unparsable", nil, base("ISR_REDIS_URL", "redis://:hunter2@r:port\x7f"), "config: ISR_REDIS_URL is not a valid URL"},
@@ -263,6 +271,33 @@ func TestRedactedRedisURL(t *testing.T) {
 	for _, tt := range tests {
 		if got := (Config{RedisURL: tt.in}).RedactedRedisURL(); got != tt.want {
 			t.Errorf("RedactedRedisURL(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestLoadMetricsAddr checks the metrics listener's address next to the
+// main one: unset by default, and both may pick a free port.
+func TestLoadMetricsAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env        map[string]string
+		args       []string
+		addr, want string
+	}{
+		{base(), nil, ":8080", ""},
+		{base("ISR_METRICS_ADDR", ":9090"), nil, ":8080", ":9090"},
+		{base("ISR_ADDR", "127.0.0.1:0", "ISR_METRICS_ADDR", "127.0.0.1:0"), nil, "127.0.0.1:0", "127.0.0.1:0"},
+		{base("ISR_METRICS_ADDR", ":9090"), []string{"-metrics-addr="}, ":8080", ""},
+		{base("ISR_METRICS_ADDR", ":8080"), []string{"-addr=:8000"}, ":8000", ":8080"},
+	}
+	for _, tt := range tests {
+		c, err := Load(tt.args, env(tt.env))
+		if err != nil {
+			t.Errorf("%v %v: %v", tt.env, tt.args, err)
+			continue
+		}
+		if c.Addr != tt.addr || c.MetricsAddr != tt.want {
+			t.Errorf("%v %v: got addr %q metrics %q, want %q %q", tt.env, tt.args, c.Addr, c.MetricsAddr, tt.addr, tt.want)
 		}
 	}
 }

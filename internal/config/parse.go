@@ -20,6 +20,9 @@ func parse(v map[string]value) (Config, error) {
 	if c.Addr, err = parseAddr(v["addr"]); err != nil {
 		return c, err
 	}
+	if c.MetricsAddr, err = parseMetricsAddr(v["metrics-addr"], v["addr"]); err != nil {
+		return c, err
+	}
 	if c.Origin, err = parseOrigin(v["origin"]); err != nil {
 		return c, err
 	}
@@ -68,6 +71,22 @@ func parseAddr(v value) (string, error) {
 		return "", fmt.Errorf("config: %s %q must be host:port, such as :8080 or 127.0.0.1:0", v.from, v.raw)
 	}
 	return v.raw, nil
+}
+
+// parseMetricsAddr reads the optional metrics listen address, which must
+// not be the main one (unless both pick a free port).
+func parseMetricsAddr(v, main value) (string, error) {
+	if v.raw == "" {
+		return "", nil
+	}
+	addr, err := parseAddr(v)
+	if err != nil {
+		return "", err
+	}
+	if _, port, _ := net.SplitHostPort(addr); addr == main.raw && port != "0" {
+		return "", fmt.Errorf("config: %s %q is the same as %s: leave it empty to serve /metrics there", v.from, v.raw, main.from)
+	}
+	return addr, nil
 }
 
 func parseOrigin(v value) (*url.URL, error) {
