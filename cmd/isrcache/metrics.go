@@ -9,7 +9,8 @@ import (
 )
 
 // newMetrics returns the replica's metrics on a registry of their own
-// (never the process-wide default one). They are served at GET /metrics.
+// (never the process-wide default one). They are served at GET /metrics,
+// on ISR_METRICS_ADDR if it is set, else on ISR_ADDR.
 func newMetrics() (*metrics.Metrics, error) {
 	return metrics.New(prometheus.NewRegistry())
 }

@@ -24,7 +24,9 @@ import (
 //
 // Once the listener is open, run logs {"msg":"listening","addr":"HOST:PORT"}
 // with the actual address, so a caller that set ISR_ADDR to 127.0.0.1:0
-// learns its port by reading stdout.
+// learns its port by reading stdout. When ISR_METRICS_ADDR is set, the
+// metrics listener is open and logged ({"msg":"listening metrics"}) before
+// that line.
 //
 // When args start with "healthcheck", run only probes a running replica
 // and returns: see healthcheck.
@@ -32,7 +34,8 @@ import (
 // Shutdown: /readyz answers 503 at once, the replica keeps serving for
 // ISR_DRAIN_DELAY, then the listener closes and in-flight requests and
 // regenerations get ISR_SHUTDOWN_TIMEOUT to finish (regeneration locks are
-// released), then the event listener stops and Redis is closed.
+// released), then the metrics listener (if any) closes, the event listener
+// stops and Redis is closed.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
@@ -98,11 +101,16 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 		return &exitError{1, err}
 	}
 	srv := server.New(server.Options{Handler: h, Secret: cfg.RevalidateSecret, Logger: log,
-		Metrics: m.Handler(), CacheMiddleware: m.Middleware, Observer: m})
+		Metrics: mainMetrics(cfg, m.Handler()), CacheMiddleware: m.Middleware, Observer: m})
 	hs := newHTTPServer(cfg, srv, log)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		return &exitError{1, err}
+	}
+	ms, err := listenMetrics(cfg, m.Handler(), log)
+	if err != nil {
+		_ = ln.Close()
 		return &exitError{1, err}
 	}
 	log.Info("listening", zap.String("addr", ln.Addr().String()))
@@ -113,6 +121,7 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 	go func() { runDone <- h.Run(runCtx) }()
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- hs.Serve(ln) }()
+	ms.start()
 
 	var failure error
 	select {
@@ -123,6 +132,8 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 	case err := <-serveDone:
 		failure = &exitError{1, fmt.Errorf("http server: %w", err)}
 		serveDone <- nil
+	case err := <-ms.failed():
+		failure = &exitError{1, fmt.Errorf("metrics server: %w", err)}
 	case err := <-runDone:
 		if err == nil {
 			err = errors.New("returned early")
@@ -142,6 +153,7 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 	if err := h.Shutdown(sctx); err != nil {
 		log.Warn("regenerations did not finish", zap.Error(err))
 	}
+	ms.shutdown(sctx, log)
 	stopRun()
 	if err := <-runDone; err != nil {
 		log.Warn("invalidation listener", zap.Error(err))
