@@ -111,10 +111,12 @@ func checkScaling(t *testing.T, b bundle, dep *appsv1.Deployment) {
 }
 
 // checkNetwork checks the policies of isrcache's pods: ingress only to the
-// container port, and egress to DNS, to the Redis and origin ports of the
-// configuration, and nothing else.
+// ports of ISR_ADDR and ISR_METRICS_ADDR (checkMetrics checks who may
+// reach the latter), and egress to DNS, to the Redis and origin ports of
+// the configuration, and nothing else.
 func checkNetwork(t *testing.T, b bundle, cfg config.Config) {
 	_, appPort, _ := strings.Cut(cfg.Addr, ":")
+	_, metricsPort, _ := strings.Cut(cfg.MetricsAddr, ":")
 	var in, out []string
 	for _, np := range all[networkingv1.NetworkPolicy](b, "NetworkPolicy") {
 		if np.Spec.PodSelector.MatchLabels["app.kubernetes.io/name"] != app {
@@ -132,8 +134,10 @@ func checkNetwork(t *testing.T, b bundle, cfg config.Config) {
 			}
 		}
 	}
-	if len(in) == 0 || slices.ContainsFunc(in, func(p string) bool { return p != "TCP/"+appPort }) {
-		t.Errorf("ingress ports %v, want TCP/%s only", in, appPort)
+	if !slices.Contains(in, "TCP/"+appPort) || slices.ContainsFunc(in, func(p string) bool {
+		return p != "TCP/"+appPort && (metricsPort == "" || p != "TCP/"+metricsPort)
+	}) {
+		t.Errorf("ingress ports %v, want TCP/%s and, for ISR_METRICS_ADDR, TCP/%s only", in, appPort, metricsPort)
 	}
 	want := []string{"UDP/53", "TCP/53", "TCP/" + urlPort(cfg.Origin), "TCP/" + urlPort(mustParse(t, cfg.RedisURL))}
 	for _, w := range want {

@@ -112,6 +112,7 @@ func TestOverlays(t *testing.T) {
 			t.Run("memory", func(t *testing.T) { checkMemory(t, p.container, env, cfg) })
 			t.Run("scaling", func(t *testing.T) { checkScaling(t, b, dep) })
 			t.Run("network", func(t *testing.T) { checkNetwork(t, b, cfg) })
+			t.Run("metrics", func(t *testing.T) { checkMetrics(t, b, dep, p.container, cfg) })
 			t.Run("redis", func(t *testing.T) { checkDevRedis(t, b, cfg) })
 		})
 	}
