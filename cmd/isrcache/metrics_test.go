@@ -95,8 +95,12 @@ func exerciseMetrics(t *testing.T, r *replica) map[string]*dto.MetricFamily {
 		t.Fatalf("POST /form: %q, want BYPASS", resp.Header.Get("X-ISR-Cache"))
 	}
 	mfs := waitFor(t, r, "the background regeneration", func(mfs map[string]*dto.MetricFamily) bool {
+		// All three series settle once the regeneration is over; a scrape
+		// may land between them.
 		v, _ := value(mfs, "isr_regenerations_total", "result=written")
-		return v == 1
+		d, _ := value(mfs, "isr_regeneration_duration_seconds")
+		o, _ := value(mfs, "isr_origin_duration_seconds")
+		return v == 1 && d == 1 && o == 2
 	})
 	for _, c := range []struct {
 		name   string

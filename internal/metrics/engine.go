@@ -53,8 +53,8 @@ func originOutcome(resp *isr.Response, err error) string {
 // Regeneration counts one regeneration attempt by outcome and records its
 // duration. It implements isr.Observer.
 func (m *Metrics) Regeneration(outcome string, d time.Duration) {
+	m.regenerationTime.Observe(d.Seconds()) // before the count: a scrape that sees the count sees the duration
 	m.regenerations.WithLabelValues(oneOf(outcome, regenResults)).Inc()
-	m.regenerationTime.Observe(d.Seconds())
 }
 
 // LockWait records how long a cold-miss fill waited for another replica's
