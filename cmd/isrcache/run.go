@@ -101,7 +101,7 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 		return &exitError{1, err}
 	}
 	srv := server.New(server.Options{Handler: h, Secret: cfg.RevalidateSecret, Logger: log,
-		Metrics: mainMetrics(cfg, m.Handler()), CacheMiddleware: m.Middleware, Observer: m})
+		Metrics: mainMetrics(cfg, m.Handler()), Observer: m})
 	hs := newHTTPServer(cfg, srv, log)
 
 	ln, err := net.Listen("tcp", cfg.Addr)

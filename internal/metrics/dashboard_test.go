@@ -35,8 +35,7 @@ func exerciseAll(t *testing.T) *prometheus.Registry {
 	if err := m.WatchPubSub(func() isrredis.Stats { return isrredis.Stats{} }); err != nil {
 		t.Fatal(err)
 	}
-	m.Middleware(answer("BYPASS", "isrcache; fwd=bypass; detail=method", 200)).
-		ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil))
+	m.Served(httptest.NewRequest("POST", "/", nil), "BYPASS", "isrcache; fwd=bypass; detail=method", 200, time.Millisecond)
 	o := m.Origin(isr.OriginFunc(func(context.Context, *http.Request) (*isr.Response, error) {
 		return &isr.Response{Status: 200}, nil
 	}))

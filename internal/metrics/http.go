@@ -25,26 +25,19 @@ var (
 	revalidateCodes = []string{"200", "400", "401", "404", "405", "413", "500"}
 )
 
-// Middleware counts and times the requests next answers, by the
-// X-ISR-Cache state and status class of the answer, and counts bypasses
-// by their Cache-Status detail. next is the cache (the catch-all route).
-func (m *Metrics) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		defer func() {
-			state := oneOf(w.Header().Get("X-ISR-Cache"), cacheStates[:4])
-			if state == "other" {
-				state = "NONE"
-			}
-			m.requests.WithLabelValues(state, codeClass(rec.code())).Inc()
-			m.requestDuration.WithLabelValues(state).Observe(time.Since(start).Seconds())
-			if reason, ok := bypassReason(state, w.Header().Get("Cache-Status")); ok {
-				m.bypass.WithLabelValues(reason).Inc()
-			}
-		}()
-		next.ServeHTTP(rec, r)
-	})
+// Served counts and times one request the cache answered, by its
+// X-ISR-Cache state and status class, and counts bypasses by their
+// Cache-Status detail. It implements the request hook of internal/server.
+func (m *Metrics) Served(_ *http.Request, state, cacheStatus string, code int, d time.Duration) {
+	state = oneOf(state, cacheStates[:4])
+	if state == "other" {
+		state = "NONE"
+	}
+	m.requests.WithLabelValues(state, codeClass(code)).Inc()
+	m.requestDuration.WithLabelValues(state).Observe(d.Seconds())
+	if reason, ok := bypassReason(state, cacheStatus); ok {
+		m.bypass.WithLabelValues(reason).Inc()
+	}
 }
 
 // codeClass returns the class of an HTTP status: "2xx" to "5xx". A status
@@ -95,45 +88,4 @@ func (m *Metrics) Revalidated(results []isr.PageResult) {
 	for _, pr := range results {
 		m.revalidations.WithLabelValues(oneOf(pr.Result, revalidateResults)).Inc()
 	}
-}
-
-// statusRecorder remembers the status code a handler sent. Unwrap lets
-// http.ResponseController reach the connection (flushes of streamed
-// answers, deadlines).
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 && code >= 200 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(p []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(p)
-}
-
-// Flush implements http.Flusher for handlers that assert it directly.
-func (r *statusRecorder) Flush() {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	_ = http.NewResponseController(r.ResponseWriter).Flush()
-}
-
-// Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-// code returns the status sent, or 200 if the handler sent nothing.
-func (r *statusRecorder) code() int {
-	if r.status == 0 {
-		return http.StatusOK
-	}
-	return r.status
 }

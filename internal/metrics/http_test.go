@@ -1,10 +1,10 @@
 package metrics
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -23,38 +23,21 @@ func newTestMetrics(t *testing.T) (*Metrics, *prometheus.Registry) {
 	return m, reg
 }
 
-// answer is a handler that answers with a cache state, a Cache-Status
-// header and a status code (0: writes a body only).
-func answer(state, cs string, code int) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if state != "" {
-			w.Header().Set("X-ISR-Cache", state)
-		}
-		if cs != "" {
-			w.Header().Set("Cache-Status", cs)
-		}
-		if code != 0 {
-			w.WriteHeader(code)
-		}
-		_, _ = w.Write([]byte("body"))
-	})
-}
-
-func TestMiddleware(t *testing.T) {
+func TestServed(t *testing.T) {
 	m, reg := newTestMetrics(t)
-	serve := func(h http.Handler) {
-		m.Middleware(h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/posts/1", nil))
+	serve := func(state, cs string, code int) {
+		m.Served(httptest.NewRequest("GET", "/posts/1", nil), state, cs, code, time.Millisecond)
 	}
-	serve(answer("MISS", "isrcache; fwd=uri-miss; stored", 0))
-	serve(answer("HIT", "isrcache; hit; ttl=7", 0))
-	serve(answer("HIT", "isrcache; hit; detail=fallback-false", 404))
-	serve(answer("STALE", "isrcache; hit", 301))
-	serve(answer("BYPASS", "isrcache; fwd=bypass; detail=cookie", 200))
-	serve(answer("BYPASS", "isrcache; fwd=bypass; detail=/secret/path", 502))
-	serve(answer("MISS", "isrcache; fwd=uri-miss; detail=not-stored-set-cookie", 200))
-	serve(answer("MISS", "isrcache; fwd=uri-miss; detail=origin-error", 504))
-	serve(answer("", "", 400))
-	serve(answer("/posts/1", "", 200)) // an unknown state must not become a label
+	serve("MISS", "isrcache; fwd=uri-miss; stored", 200)
+	serve("HIT", "isrcache; hit; ttl=7", 200)
+	serve("HIT", "isrcache; hit; detail=fallback-false", 404)
+	serve("STALE", "isrcache; hit", 301)
+	serve("BYPASS", "isrcache; fwd=bypass; detail=cookie", 200)
+	serve("BYPASS", "isrcache; fwd=bypass; detail=/secret/path", 502)
+	serve("MISS", "isrcache; fwd=uri-miss; detail=not-stored-set-cookie", 200)
+	serve("MISS", "isrcache; fwd=uri-miss; detail=origin-error", 504)
+	serve("", "", 400)
+	serve("/posts/1", "", 200) // an unknown state must not become a label
 
 	for _, c := range []struct {
 		cache, code string
@@ -79,20 +62,6 @@ func TestMiddleware(t *testing.T) {
 		t.Errorf("isr_request_duration_seconds has %d series, want one per cache state", n)
 	}
 	assertNoPathLabel(t, reg)
-}
-
-func TestMiddlewareFlushes(t *testing.T) {
-	m, _ := newTestMetrics(t)
-	rec := httptest.NewRecorder()
-	m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("X-ISR-Cache", "BYPASS")
-		if err := http.NewResponseController(w).Flush(); err != nil {
-			t.Errorf("flush through the middleware: %v", err)
-		}
-	})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if !rec.Flushed {
-		t.Error("the flush did not reach the connection")
-	}
 }
 
 func TestCodeClass(t *testing.T) {

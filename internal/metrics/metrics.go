@@ -9,8 +9,9 @@
 // traffic.
 //
 // The parts plug into the replica without changing the engine:
-// [Metrics.Middleware] wraps the cache's http.Handler, [Metrics.Origin]
-// wraps its isr.Origin, a Metrics is an isr.Observer, [Metrics.RedisHook]
+// a Metrics is an internal/server Observer (fed from the request log's own
+// record of each answer), [Metrics.Origin] wraps the cache's isr.Origin, a
+// Metrics is an isr.Observer, [Metrics.RedisHook]
 // is a go-redis hook, [Metrics.BreakerStateChange] is an isr.Breaker's
 // state-change hook, and [Metrics.WatchCache] and [Metrics.WatchPubSub]
 // read the engine's and the Redis backend's counters at scrape time.

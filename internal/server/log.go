@@ -17,6 +17,16 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	route  route // which kind of route answered (see marked)
+}
+
+// code returns the status sent, or 200 if the handler wrote nothing (as
+// net/http then sends).
+func (r *recorder) code() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -59,10 +69,7 @@ func (s *Server) logRequest(r *http.Request, rec *recorder, d time.Duration) {
 	if ce == nil {
 		return
 	}
-	status := rec.status
-	if status == 0 {
-		status = http.StatusOK // the handler wrote nothing
-	}
+	status := rec.code()
 	ce.Write(
 		zap.String("method", r.Method),
 		zap.String("path", logPath(r.URL)),

@@ -2,9 +2,11 @@ package server
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/isrcache/isrcache/pkg/isr"
 )
@@ -12,8 +14,15 @@ import (
 // recordingObserver records what a Server reports.
 type recordingObserver struct {
 	mu      sync.Mutex
+	served  []string
 	codes   []int
 	results []string
+}
+
+func (o *recordingObserver) Served(r *http.Request, state, _ string, _ int, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.served = append(o.served, r.Method+" "+r.URL.Path+" "+state)
 }
 
 func (o *recordingObserver) RevalidateRequest(code int) {
@@ -30,18 +39,11 @@ func (o *recordingObserver) Revalidated(results []isr.PageResult) {
 	}
 }
 
-func TestObserverAndMiddleware(t *testing.T) {
+func TestObserver(t *testing.T) {
 	f := newFixture(t, testSecret)
 	obs := &recordingObserver{}
-	var wrapped []string
-	mw := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r)
-			wrapped = append(wrapped, r.Method+" "+r.URL.Path+" "+w.Header().Get("X-ISR-Cache"))
-		})
-	}
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("metrics\n")) })
-	f.srv = New(Options{Handler: f.srv.cache, Secret: testSecret, Observer: obs, CacheMiddleware: mw, Metrics: metrics})
+	f.srv = New(Options{Handler: f.srv.cache, Secret: testSecret, Observer: obs, Metrics: metrics})
 
 	f.do(t, "GET", "/a", "")
 	f.do(t, "POST", "/form", "")
@@ -53,8 +55,8 @@ func TestObserverAndMiddleware(t *testing.T) {
 	}
 	f.do(t, "GET", "/healthz", "")
 
-	if want := []string{"GET /a MISS", "POST /form BYPASS"}; !slices.Equal(wrapped, want) {
-		t.Errorf("middleware saw %q, want %q (the cache's requests only)", wrapped, want)
+	if want := []string{"GET /a MISS", "POST /form BYPASS"}; !slices.Equal(obs.served, want) {
+		t.Errorf("Served saw %q, want %q (the cache's requests only)", obs.served, want)
 	}
 	if want := []int{200, 401, 405}; !slices.Equal(obs.codes, want) {
 		t.Errorf("revalidate codes: got %v, want %v", obs.codes, want)
@@ -72,5 +74,19 @@ func TestNoMetricsRoute(t *testing.T) {
 	}
 	if f.renders.Load() != 1 {
 		t.Errorf("origin renders: got %d, want 1", f.renders.Load())
+	}
+}
+
+// TestRecorderFlushes: the request log's recorder, the one wrapper on the
+// request path, lets a streamed answer's flush reach the connection.
+func TestRecorderFlushes(t *testing.T) {
+	rec := httptest.NewRecorder()
+	(&recorder{ResponseWriter: rec}).Flush()
+	if !rec.Flushed {
+		t.Error("the flush did not reach the connection")
+	}
+	rec = httptest.NewRecorder()
+	if err := http.NewResponseController(&recorder{ResponseWriter: rec}).Flush(); err != nil || !rec.Flushed {
+		t.Errorf("flush through http.ResponseController: %v, flushed %v", err, rec.Flushed)
 	}
 }

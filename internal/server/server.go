@@ -47,12 +47,8 @@ type Options struct {
 	// there is no /metrics route: the path goes to the cache.
 	Metrics http.Handler
 
-	// CacheMiddleware wraps the cache's handler (the catch-all route), for
-	// request metrics. If nil, the cache serves unwrapped.
-	CacheMiddleware func(http.Handler) http.Handler
-
-	// Observer receives the outcomes of POST /api/revalidate. If nil, they
-	// are not reported.
+	// Observer receives the cache's answers and the outcomes of POST
+	// /api/revalidate, for metrics. If nil, they are not reported.
 	Observer Observer
 }
 
@@ -82,7 +78,7 @@ func New(opts Options) *Server {
 	// Paths reach the cache as sent: the cache canonicalises them itself,
 	// and a redirect to a cleaned path is the origin's business.
 	r.SkipClean(true)
-	r.Handle("/api/revalidate", s.countRevalidate(http.HandlerFunc(s.serveRevalidate)))
+	r.Handle("/api/revalidate", marked(routeRevalidate, http.HandlerFunc(s.serveRevalidate)))
 	r.HandleFunc("/api/inspect", s.serveInspect)
 	r.HandleFunc("/healthz", serveAlive).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/livez", serveAlive).Methods(http.MethodGet, http.MethodHead)
@@ -90,7 +86,7 @@ func New(opts Options) *Server {
 	if opts.Metrics != nil {
 		r.Handle("/metrics", opts.Metrics).Methods(http.MethodGet, http.MethodHead)
 	}
-	r.NotFoundHandler = cacheHandler(opts)
+	r.NotFoundHandler = marked(routeCache, opts.Handler)
 	r.MethodNotAllowedHandler = r.NotFoundHandler
 	s.router = r
 	return s
@@ -100,7 +96,11 @@ func New(opts Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
-	defer func() { s.logRequest(r, rec, time.Since(start)) }()
+	defer func() {
+		d := time.Since(start)
+		s.logRequest(r, rec, d)
+		s.observe(r, rec, d)
+	}()
 	s.router.ServeHTTP(rec, r)
 }
 
