@@ -88,16 +88,20 @@ func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 			h.opts.Observer.LockWait(time.Since(start))
 		}
 	}()
-	for {
+	// The visitor's lookup has just missed: the first round goes straight
+	// to the lock (whose holder re-reads the store anyway).
+	for first := true; ; first = false {
 		woke := h.waits.wait(key)
-		seen := h.l1.mark()
-		e, err := h.opts.Backend.Get(ctx, key)
-		if err == nil {
-			h.l1.put(key, e, seen, h.opts.Now())
-			return &fillResult{rendered: &rendered{entry: e}, owner: owner, collapsed: true}
-		}
-		if isStoreError(err) {
-			return &fillResult{rendered: h.renderAndStore(ctx, key, rl), owner: owner}
+		if !first {
+			seen := h.l1.mark()
+			e, err := h.opts.Backend.Get(ctx, key)
+			if err == nil {
+				h.l1.put(key, e, seen, h.opts.Now())
+				return &fillResult{rendered: &rendered{entry: e}, owner: owner, collapsed: true}
+			}
+			if isStoreError(err) {
+				return &fillResult{rendered: h.renderAndStore(ctx, key, rl), owner: owner}
+			}
 		}
 		lock, err := h.opts.Backend.TryLock(ctx, key, h.opts.LockTTL)
 		switch {
