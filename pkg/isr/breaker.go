@@ -92,8 +92,9 @@ type BreakerOptions struct {
 // unstored); a Put that was applied is a page like any other, announced on
 // the bus, and its fencing token stays the newest; an Invalidate that was
 // applied did what was asked; a TryLock that was applied leaves a lock
-// nobody holds, which expires after its TTL (cold visitors render
-// themselves after WaitTimeout). Correctness never depends on a call's
+// nobody holds, which the backend must release once the store answers
+// again (isrredis does, with the token it generated), or which expires
+// after its TTL. Correctness never depends on a call's
 // result reaching the caller: it comes from the store's fenced writes.
 //
 // Create one with [NewBreaker]. It starts no goroutine and is safe for

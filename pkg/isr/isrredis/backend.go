@@ -62,6 +62,9 @@ type Backend struct {
 
 	get, token, put, invalidate *redis.Script
 
+	orphans  orphanSet   // locks to release when Redis answers again
+	sweeping atomic.Bool // an orphan sweep runs
+
 	messages      atomic.Uint64
 	malformed     atomic.Uint64
 	resets        atomic.Uint64

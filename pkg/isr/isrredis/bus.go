@@ -146,6 +146,7 @@ func (l *listener) probe(ctx context.Context) bool {
 	b := l.b
 	ctx, cancel := context.WithTimeout(ctx, b.probeInterval)
 	defer cancel()
+	b.releaseOrphans(ctx)
 	if seq, err := l.readSeq(ctx); err == nil {
 		switch {
 		case l.needBaseline:
