@@ -7,14 +7,15 @@ BENCHTIME ?= 1s
 TESTFLAGS ?=
 DEMO_ADDR ?= 127.0.0.1:3000
 
-.PHONY: help run demo test fuzz bench lint build clean
+.PHONY: help run demo test fuzz bench bench-go lint build clean
 
 help:
 	@echo 'make demo    build, then run the demo origin on $(DEMO_ADDR) and isrcache on 127.0.0.1:8080 in front of it'
 	@echo 'make run     go run ./cmd/isrcache (needs ISR_ORIGIN)'
 	@echo 'make test    go vet, then all tests with -race (integration tests start their own redis-server)'
 	@echo 'make fuzz    every Fuzz target for FUZZTIME=$(FUZZTIME)'
-	@echo 'make bench   benchmarks matching BENCH=$(BENCH) for BENCHTIME=$(BENCHTIME)'
+	@echo 'make bench   hot-path benchmark: wrk against a bare net/http server and isrcache (default, warn, Redis), ratios; BENCH_ROUNDS=$(BENCH_ROUNDS)'
+	@echo 'make bench-go  Go benchmarks matching BENCH=$(BENCH) for BENCHTIME=$(BENCHTIME)'
 	@echo 'make bench-load  load benchmark: redis-server, demo origin, 3 replicas on loopback; BENCH_RUNS=$(BENCH_RUNS) runs, medians'
 	@echo 'make lint    gofmt and go vet'
 	@echo 'make build   bin/isrcache, bin/demo-origin and bin/isrctl'
@@ -54,7 +55,19 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
 	done
 
+# bench builds isrload and runs its hot-path benchmark (cmd/isrload/hotpath.go):
+# a bare net/http server writing prepared 8 KiB and 64 KiB pages, and isrcache
+# replicas in front of it (embedded store at the default log level and at
+# warn, and on a redis-server), each measured with wrk -t2 -c64 in every round;
+# it prints medians and ratios. BENCH_HOT_FLAGS: e.g. -profile /tmp/cpu.prof,
+# -json FILE, -wrk-d 10s.
+BENCH_ROUNDS    ?= 3
+BENCH_HOT_FLAGS ?=
 bench:
+	$(GO) build -o bin/isrload ./cmd/isrload
+	bin/isrload -hotpath -rounds $(BENCH_ROUNDS) $(BENCH_HOT_FLAGS)
+
+bench-go:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
 
 # bench-load builds isrload, which builds cmd/isrcache and cmd/demo-origin

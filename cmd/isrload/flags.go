@@ -21,6 +21,8 @@ type flags struct {
 	jsonPath  string
 	stack     bool
 	stackOpts StackOptions
+	hotpath   bool
+	hotOpts   HotpathOptions
 }
 
 // parseFlags parses the command line into flags, checking every bound.
@@ -40,11 +42,29 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.IntVar(&f.stackOpts.Runs, "runs", 3, "with -stack: number of runs, each on a fresh stack")
 	fs.StringVar(&f.stackOpts.Repo, "repo", ".", "with -stack: the repository to build cmd/isrcache and cmd/demo-origin from")
 	fs.BoolVar(&f.stackOpts.Quick, "quick", false, "with -stack: small request counts, to check that the runner works")
+	fs.BoolVar(&f.hotpath, "hotpath", false, "run the hot-path benchmark: wrk against a bare net/http server and isrcache replicas (see -rounds, -wrk-d, -profile)")
+	fs.IntVar(&f.hotOpts.Rounds, "rounds", 3, "with -hotpath: rounds, each measuring every target once")
+	fs.DurationVar(&f.hotOpts.Duration, "wrk-d", 5*time.Second, "with -hotpath: length of one wrk run (whole seconds, 2s..5m)")
+	fs.IntVar(&f.hotOpts.Threads, "wrk-t", 2, "with -hotpath: wrk threads")
+	fs.IntVar(&f.hotOpts.Conns, "wrk-c", 64, "with -hotpath: wrk connections")
+	fs.StringVar(&f.hotOpts.ProfilePath, "profile", "", "with -hotpath: write a CPU profile of the default-config replica (built with -tags pprof) to this file")
 	if err := fs.Parse(args); err != nil {
 		return flags{}, err
 	}
 	if fs.NArg() > 0 {
 		return flags{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if f.hotpath {
+		f.hotOpts.JSONPath, f.hotOpts.Repo = f.jsonPath, f.stackOpts.Repo
+		switch o := f.hotOpts; {
+		case o.Rounds < 1 || o.Rounds > 20:
+			return flags{}, fmt.Errorf("-rounds %d is not in 1..20", o.Rounds)
+		case o.Duration < 2*time.Second || o.Duration > 5*time.Minute:
+			return flags{}, fmt.Errorf("-wrk-d %v is not in 2s..5m", o.Duration)
+		case o.Threads < 1 || o.Conns < o.Threads || o.Conns > maxConcurrency:
+			return flags{}, fmt.Errorf("-wrk-t %d -wrk-c %d: want 1 <= t <= c <= %d", o.Threads, o.Conns, maxConcurrency)
+		}
+		return f, nil
 	}
 	if f.stack {
 		f.stackOpts.JSONPath = f.jsonPath

@@ -13,6 +13,8 @@
 //	isrload -targets http://127.0.0.1:8081,http://127.0.0.1:8082 -paths '/posts/{1..100}' [-c 8] [-n 1000] [-d 30s] [-json FILE|-]
 //	isrload -paths '/posts/{seq}' -seq-start 5000 ...   every request a new page
 //	isrload -stack [-runs 3] [-json FILE]                the scenario benchmark (see stack.go)
+//	isrload -hotpath [-rounds 3] [-wrk-d 5s] [-profile F] the hot-path benchmark with wrk (see hotpath.go)
+//	isrload bare -addr 127.0.0.1:PORT                    the bare net/http server of -hotpath
 //
 // In a path, "{a..b}" expands to one path per number from a to b, and
 // "{seq}" is replaced by a number unique to each request (-seq-start plus
@@ -57,12 +59,18 @@ var errRunErrors = errors.New("the run had errors")
 
 // run parses args and runs a load or, with -stack, the benchmark.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "bare" {
+		return runBare(ctx, args[1:], stdout, stderr)
+	}
 	f, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return usageError{err}
+	}
+	if f.hotpath {
+		return runHotpath(ctx, f.hotOpts, stdout, stderr)
 	}
 	if f.stack {
 		return runStack(ctx, f.stackOpts, stdout, stderr)

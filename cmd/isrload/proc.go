@@ -169,3 +169,20 @@ func redisPing(ctx context.Context, addr string) error {
 	}
 	return nil
 }
+
+// stopAll stops ps, the last started first.
+func stopAll(ps []*proc) {
+	for i := len(ps) - 1; i >= 0; i-- {
+		ps[i].stop(stopGrace)
+	}
+}
+
+// firstExit returns an error describing the first of ps that has exited.
+func firstExit(ps []*proc) error {
+	for _, p := range ps {
+		if err := p.exited(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -117,21 +117,14 @@ func startStack(ctx context.Context, bins binaries, dir string) (_ *stack, err e
 
 // close stops the processes, the last started first.
 func (s *stack) close() {
-	for i := len(s.procs) - 1; i >= 0; i-- {
-		s.procs[i].stop(stopGrace)
-	}
+	stopAll(s.procs)
 	s.procs = nil
 	s.client.CloseIdleConnections()
 }
 
 // alive returns an error if a process of the stack has exited.
 func (s *stack) alive() error {
-	for _, p := range s.procs {
-		if err := p.exited(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return firstExit(s.procs)
 }
 
 // probe returns a readiness check: GET base+path answers 200.
