@@ -35,6 +35,9 @@ type Option func(*config)
 
 type config struct {
 	args []string
+	// sentinelConf, when set, starts the server as a Sentinel: it returns
+	// the content of the configuration file for the given port.
+	sentinelConf func(port int) string
 }
 
 // WithArgs passes extra arguments to redis-server, such as
@@ -51,10 +54,14 @@ type Server struct {
 	dir  string
 	port int
 	args []string
+	conf func(port int) string // Sentinel configuration; nil for a server
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd exits
+
+	clientOnce sync.Once
+	client     *redis.Client // of plainClient
 }
 
 // Start starts a redis-server on a free loopback port, waits until it
@@ -72,7 +79,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&c)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), args: c.args}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), args: c.args, conf: c.sentinelConf}
 	t.Cleanup(s.Kill)
 	var lastErr error
 	for range 5 { // another process may take the free port first
@@ -96,17 +103,37 @@ func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 // Client returns a go-redis client of the server, with short timeouts,
 // closed at the end of t.
 func (s *Server) Client(t testing.TB) *redis.Client {
-	c := redis.NewClient(&redis.Options{
-		Addr:                  s.Addr(),
+	o := testOptions()
+	o.Addr = s.Addr()
+	c := redis.NewClient(o)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// testOptions are the short timeouts of the harness's clients.
+func testOptions() *redis.Options {
+	return &redis.Options{
 		DialTimeout:           2 * time.Second,
 		ReadTimeout:           2 * time.Second,
 		WriteTimeout:          2 * time.Second,
 		PoolTimeout:           3 * time.Second,
 		MaxRetries:            1,
 		ContextTimeoutEnabled: true,
-	})
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	}
+}
+
+// plainClient returns one client of the server, shared by the harness's
+// own calls and closed at the end of the test.
+func (s *Server) plainClient() *redis.Client {
+	s.clientOnce.Do(func() { s.client = s.Client(s.t) })
+	return s.client
+}
+
+// running reports whether the server process runs (paused or not).
+func (s *Server) running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd != nil
 }
 
 // Stop shuts the server down with SIGTERM and waits for it to exit (it is
@@ -185,6 +212,16 @@ func (s *Server) start() error {
 		"--dir", s.dir,
 		"--logfile", logFile,
 		"--daemonize", "no",
+	}
+	if s.conf != nil {
+		// A Sentinel rewrites its configuration file, and takes no
+		// persistence or DEBUG settings.
+		file := filepath.Join(s.dir, "sentinel.conf")
+		if err := os.WriteFile(file, []byte(s.conf(s.port)), 0o600); err != nil {
+			return err
+		}
+		args = []string{file, "--sentinel", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+			"--dir", s.dir, "--logfile", logFile, "--daemonize", "no"}
 	}
 	cmd := exec.Command(s.bin, append(args, s.args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
