@@ -169,12 +169,17 @@ const (
 
 // An Event announces a change to the store to every replica.
 type Event struct {
-	// Seq numbers events: consecutive events differ by one. Zero means the
-	// backend does not number events (gap detection is then off).
-	Seq  uint64
-	Kind EventKind
-	Key  string
-	Gen  int64
+	// Seq numbers events: consecutive events of one Shard differ by one.
+	// Zero means the backend does not number events (gap detection is
+	// then off).
+	Seq uint64
+	// Shard is the sequence Seq belongs to. A backend that numbers all its
+	// events in one sequence leaves it 0; one whose events come from
+	// several numbered streams (Redis Cluster) tells them apart here.
+	Shard uint32
+	Kind  EventKind
+	Key   string
+	Gen   int64
 }
 
 // Bus delivers the store's events to every replica, the writer included.

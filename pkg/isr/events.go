@@ -2,6 +2,7 @@ package isr
 
 import (
 	"context"
+	"sync"
 )
 
 // Run listens for the backend's events and applies them until ctx is done:
@@ -17,15 +18,13 @@ func (h *Handler) Run(ctx context.Context) error {
 // apply applies one event. It runs on the bus's goroutine and never blocks.
 func (h *Handler) apply(ev Event) {
 	if ev.Kind == EventReset {
-		h.lastSeq.Store(0)
+		h.seqs.reset()
 		h.l1.flush(FlushReset)
 		h.waits.wakeAll()
 		return
 	}
-	if ev.Seq != 0 {
-		if last := h.lastSeq.Swap(ev.Seq); last != 0 && ev.Seq != last+1 {
-			h.l1.flush(FlushGap)
-		}
+	if ev.Seq != 0 && h.seqs.gap(ev.Shard, ev.Seq) {
+		h.l1.flush(FlushGap)
 	}
 	h.l1.apply(ev.Key, ev.Gen, h.opts.Now())
 	switch ev.Kind {
@@ -35,4 +34,31 @@ func (h *Handler) apply(ev Event) {
 		// An on-demand revalidation: the next visit may regenerate at once.
 		h.backoff.clear(ev.Key)
 	}
+}
+
+// sequences is the last event number seen per shard.
+type sequences struct {
+	mu   sync.Mutex
+	last map[uint32]uint64
+}
+
+// gap records seq as the last number of shard and reports whether it does
+// not follow the previous one. The first number of a shard (since a reset)
+// is no gap.
+func (s *sequences) gap(shard uint32, seq uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last == nil {
+		s.last = map[uint32]uint64{}
+	}
+	last := s.last[shard]
+	s.last[shard] = seq
+	return last != 0 && seq != last+1
+}
+
+// reset forgets every shard's last number.
+func (s *sequences) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.last)
 }

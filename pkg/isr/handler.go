@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/sync/singleflight"
 )
@@ -30,7 +29,7 @@ type Handler struct {
 	fills   singleflight.Group // cold misses, per key, in this process
 	regens  flights            // background regenerations, per key
 	backoff backoffs           // keys not to regenerate for a while
-	lastSeq atomic.Uint64      // last event sequence number seen by Run
+	seqs    sequences          // last event number per shard seen by Run
 
 	bg       context.Context // parent of background work; cancelled by Shutdown
 	cancelBG context.CancelFunc

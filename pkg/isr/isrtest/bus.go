@@ -79,22 +79,22 @@ func listen(t *testing.T, b isr.Bus) *recorder {
 	return r
 }
 
-// checkEvents checks that numbered events are consecutive (a Reset may
-// restart the numbering) and that the generations announced for a key
-// never go backwards.
+// checkEvents checks that numbered events are consecutive within their
+// shard (a Reset may restart the numbering) and that the generations
+// announced for a key never go backwards.
 func checkEvents(t *testing.T, evs []isr.Event) {
 	t.Helper()
-	var last uint64
+	last := map[uint32]uint64{}
 	gens := make(map[string]int64)
 	for i, ev := range evs {
 		if ev.Kind == isr.EventReset {
-			last = 0
+			clear(last)
 			continue
 		}
-		if ev.Seq != 0 && last != 0 && ev.Seq != last+1 {
-			t.Errorf("event %d %+v: Seq %d follows %d, want %d", i, ev, ev.Seq, last, last+1)
+		if l := last[ev.Shard]; ev.Seq != 0 && l != 0 && ev.Seq != l+1 {
+			t.Errorf("event %d %+v: Seq %d follows %d in shard %d, want %d", i, ev, ev.Seq, l, ev.Shard, l+1)
 		}
-		last = ev.Seq
+		last[ev.Shard] = ev.Seq
 		if ev.Key == "" {
 			t.Errorf("event %d %+v has no key", i, ev)
 		}
