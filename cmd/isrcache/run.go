@@ -73,7 +73,7 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 	if err != nil {
 		return &exitError{1, err}
 	}
-	backend, closeBackend, err := openBackend(ctx, cfg, log, m.RedisHook())
+	backend, budget, closeBackend, err := openBackend(ctx, cfg, log, m.RedisHook())
 	if err != nil {
 		return &exitError{1, err}
 	}
@@ -90,6 +90,7 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 		RenderTimeout: cfg.RenderTimeout,
 		L1Bytes:       cfg.L1Bytes,
 		L1MaxAge:      cfg.L1MaxAge,
+		Budget:        budget,
 		Logger:        log,
 		Observer:      m,
 	})

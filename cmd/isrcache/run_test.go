@@ -210,7 +210,7 @@ func TestRunRedisUnreachable(t *testing.T) {
 		t.Errorf("exit code: got %d (%v), want 1", exitCode(err), err)
 	}
 	logs := stdout.String() + stderr.String()
-	if !strings.Contains(logs, "redis redis://:xxxxx@"+addr+" unreachable") || strings.Contains(logs, "hunter2") {
+	if !strings.Contains(logs, `redis unreachable: isrredis: Redis URL \"redis://xxxxx@`+addr+`\"`) || strings.Contains(logs, "hunter2") {
 		t.Errorf("got logs %s, want the redacted URL named and no password", logs)
 	}
 }

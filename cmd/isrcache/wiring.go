@@ -38,42 +38,35 @@ func newLogger(w, errw io.Writer, level zapcore.Level) *zap.Logger {
 	return log
 }
 
-// openBackend returns the page store: in memory when no Redis URL is set,
-// else Redis, checked with a PING, with hooks added to its client. close
-// releases it.
-func openBackend(ctx context.Context, cfg config.Config, log *zap.Logger, hooks ...redis.Hook) (b isr.Backend, close func(), err error) {
+// openBackend returns the page store and the regeneration budget: in
+// memory when no Redis URL is set, else on Redis in the configured (or
+// detected) mode, checked with a PING, with hooks added to its client.
+// close releases them.
+func openBackend(ctx context.Context, cfg config.Config, log *zap.Logger, hooks ...redis.Hook) (b isr.Backend, budget isr.Budget, close func(), err error) {
 	if cfg.RedisURL == "" {
 		log.Warn("embedded in-memory store: one replica only",
 			zap.String("hint", "set ISR_REDIS_URL to share pages between replicas"))
-		return isrmem.New(nil), func() {}, nil
-	}
-	opts, err := isrredis.ClientOptions(cfg.RedisURL)
-	if err != nil {
-		return nil, nil, err
-	}
-	if opts.PoolSize == 0 {
-		opts.PoolSize = 10 * runtime.GOMAXPROCS(0)
+		return isrmem.New(nil), isrmem.NewBudget(cfg.RegenBudget, nil), func() {}, nil
 	}
 	// go-redis logs pool and reconnect trouble through a process-wide
 	// logger, in plain text on stderr by default: route it into our JSON log.
 	redis.SetLogger(redisLog{log.With(zap.String("component", "go-redis"))})
-	client := redis.NewClient(opts)
-	for _, hk := range hooks {
-		client.AddHook(hk)
-	}
 	pctx, cancel := context.WithTimeout(ctx, redisPingTimeout)
 	defer cancel()
-	if err := client.Ping(pctx).Err(); err != nil {
-		_ = client.Close()
-		return nil, nil, fmt.Errorf("redis %s unreachable: %w", cfg.RedactedRedisURL(), err)
+	poolSize := 10 * runtime.GOMAXPROCS(0)
+	client, mode, err := isrredis.Connect(pctx, cfg.RedisURL, &isrredis.ConnectOptions{
+		Mode: cfg.RedisMode, PoolSize: poolSize, Hooks: hooks})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("redis unreachable: %w", err)
 	}
-	log.Info("redis connected", zap.String("redis", cfg.RedactedRedisURL()), zap.Int("pool_size", opts.PoolSize))
+	log.Info("redis connected", zap.String("redis", cfg.RedactedRedisURL()), zap.String("mode", string(mode)),
+		zap.Int("pool_size", poolSize))
 	closeClient := func() {
 		if err := client.Close(); err != nil {
 			log.Warn("closing redis", zap.Error(err))
 		}
 	}
-	return isrredis.New(client, &isrredis.Options{Prefix: cfg.KeyPrefix}), closeClient, nil
+	return isrredis.New(client, &isrredis.Options{Prefix: cfg.KeyPrefix, Mode: mode}), isrredis.NewBudget(client, cfg.KeyPrefix, cfg.RegenBudget), closeClient, nil
 }
 
 // guard puts a circuit breaker with the default options (see

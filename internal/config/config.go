@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/isrcache/isrcache/pkg/isr"
+	"github.com/isrcache/isrcache/pkg/isr/isrredis"
 )
 
 // Config is isrcache's validated configuration. Load returns it with every
@@ -36,6 +37,13 @@ type Config struct {
 	// (ISR_REDIS_URL). Empty means the embedded in-memory store, for one
 	// replica only. It may hold a password: print RedactedRedisURL instead.
 	RedisURL string
+	// RedisMode is how RedisURL is reached (ISR_REDIS_MODE): single,
+	// cluster or sentinel. Empty, the default, asks the server (see
+	// isrredis.Connect for the URL form of each mode).
+	RedisMode isrredis.Mode
+	// RegenBudget is the most regenerations running at once across the
+	// whole cluster (ISR_REGEN_BUDGET). Default: 32.
+	RegenBudget int
 	// RevalidateSecret is the token of /api/revalidate
 	// (ISR_REVALIDATE_SECRET, or the content of ISR_REVALIDATE_SECRET_FILE
 	// without trailing whitespace). Empty disables the endpoint.
@@ -78,11 +86,18 @@ type Config struct {
 // DefaultL1Bytes is the hot cache's size when ISR_L1_BYTES is unset or 0.
 const DefaultL1Bytes = 64 << 20
 
-// RedactedRedisURL returns RedisURL with any password replaced by "xxxxx",
-// safe to log. It returns "" when RedisURL is empty.
+// RedactedRedisURL returns RedisURL with any password (user information,
+// password= or sentinel_password=) replaced by "xxxxx", safe to log. It
+// returns "" when RedisURL is empty.
 func (c Config) RedactedRedisURL() string {
-	return redactURL(c.RedisURL)
+	if r := redactURL(c.RedisURL); r == "" || r == unparsable {
+		return r
+	}
+	return isrredis.RedactURL(c.RedisURL)
 }
+
+// unparsable stands for a URL that does not parse in messages.
+const unparsable = "(unparsable URL)"
 
 // redactURL returns raw with its password hidden, or a placeholder when raw
 // does not parse (the parse error could echo the password).
@@ -92,7 +107,7 @@ func redactURL(raw string) string {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "(unparsable URL)"
+		return unparsable
 	}
 	return u.Redacted()
 }
@@ -108,6 +123,8 @@ var settings = []setting{
 	{"metrics-addr", "ISR_METRICS_ADDR", "", "listen address of /metrics alone; empty: /metrics is served on ISR_ADDR"},
 	{"origin", "ISR_ORIGIN", "", "origin base URL, http or https (required)"},
 	{"redis-url", "ISR_REDIS_URL", "", "redis:// or rediss:// URL; empty: embedded in-memory store, one replica only"},
+	{"redis-mode", "ISR_REDIS_MODE", "", "single, cluster or sentinel; empty: detected from the server"},
+	{"regen-budget", "ISR_REGEN_BUDGET", "32", "most regenerations running at once across the cluster"},
 	{"revalidate-secret", "ISR_REVALIDATE_SECRET", "", "token for POST /api/revalidate; empty disables it"},
 	{"revalidate-secret-file", "ISR_REVALIDATE_SECRET_FILE", "", "file holding the revalidate token"},
 	{"revalidate", "ISR_REVALIDATE", "60", "default revalidate time: seconds or a duration such as 90s"},

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+
+	"github.com/isrcache/isrcache/pkg/isr/isrredis"
 )
 
 // env returns a getenv over m.
@@ -36,7 +38,7 @@ func TestLoadDefaults(t *testing.T) {
 		Addr: ":8080", Revalidate: 60 * time.Second, Expire: 168 * time.Hour,
 		RenderTimeout: 10 * time.Second, L1Bytes: 64 << 20, L1MaxAge: 2 * time.Second,
 		KeyPrefix: "isr", DrainDelay: 5 * time.Second, ShutdownTimeout: 20 * time.Second,
-		LogLevel: zapcore.InfoLevel,
+		LogLevel: zapcore.InfoLevel, RegenBudget: 32,
 	}
 	if c.Origin.String() != "http://127.0.0.1:3000" {
 		t.Errorf("Origin: got %v, want http://127.0.0.1:3000", c.Origin)
@@ -46,6 +48,7 @@ func TestLoadDefaults(t *testing.T) {
 		c.RenderTimeout != want.RenderTimeout || c.L1Bytes != want.L1Bytes || c.L1MaxAge != want.L1MaxAge ||
 		c.KeyPrefix != want.KeyPrefix || c.DrainDelay != want.DrainDelay ||
 		c.ShutdownTimeout != want.ShutdownTimeout || c.LogLevel != want.LogLevel ||
+		c.RegenBudget != want.RegenBudget || c.RedisMode != isrredis.ModeDetect ||
 		c.MetricsAddr != "" || c.RedisURL != "" || c.RevalidateSecret != "" || c.RoutesFile != "" || c.Routes != nil {
 		t.Errorf("got %+v, want %+v", c, want)
 	}
@@ -69,6 +72,8 @@ func TestLoadValues(t *testing.T) {
 		"drain-delay":      func(c Config) any { return c.DrainDelay },
 		"shutdown-timeout": func(c Config) any { return c.ShutdownTimeout },
 		"log-level":        func(c Config) any { return c.LogLevel },
+		"redis-mode":       func(c Config) any { return c.RedisMode },
+		"regen-budget":     func(c Config) any { return c.RegenBudget },
 		"revalidate-secret": func(c Config) any {
 			return c.RevalidateSecret
 		},
@@ -84,6 +89,11 @@ func TestLoadValues(t *testing.T) {
 		{"origin", "ISR_ORIGIN", "https://origin.example/base", "https://origin.example/base"},
 		{"redis-url", "ISR_REDIS_URL", "redis://:pw@127.0.0.1:6379/0", "redis://:pw@127.0.0.1:6379/0"},
 		{"redis-url", "ISR_REDIS_URL", "rediss://user:pw@redis.example:6380", "rediss://user:pw@redis.example:6380"},
+		{"redis-url", "ISR_REDIS_URL", "redis://127.0.0.1:7000?addr=127.0.0.1:7001", "redis://127.0.0.1:7000?addr=127.0.0.1:7001"},
+		{"redis-mode", "ISR_REDIS_MODE", "cluster", isrredis.ModeCluster},
+		{"redis-mode", "ISR_REDIS_MODE", "sentinel", isrredis.ModeSentinel},
+		{"redis-mode", "ISR_REDIS_MODE", "single", isrredis.ModeSingle},
+		{"regen-budget", "ISR_REGEN_BUDGET", "8", 8},
 		{"revalidate-secret", "ISR_REVALIDATE_SECRET", "s3cret", "s3cret"},
 		{"revalidate", "ISR_REVALIDATE", "30", 30 * time.Second},
 		{"revalidate", "ISR_REVALIDATE", "90s", 90 * time.Second},
@@ -199,7 +209,11 @@ func TestLoadErrors(t *testing.T) {
 		{"metrics addr flag", []string{"-metrics-addr=localhost"}, base(), `config: -metrics-addr "localhost" must be host:port`},
 		{"metrics addr is addr", nil, base("ISR_METRICS_ADDR", ":8080"), `config: ISR_METRICS_ADDR ":8080" is the same as ISR_ADDR`},
 		{"metrics addr is addr flags", []string{"-addr=:9000", "-metrics-addr=:9000"}, base(), `config: -metrics-addr ":9000" is the same as -addr`},
-		{"redis scheme", nil, base("ISR_REDIS_URL", "http://:hunter2@r:6379"), `config: ISR_REDIS_URL "http://:xxxxx@r:6379" must be a redis:// or rediss:// URL`},
+		{"redis scheme", nil, base("ISR_REDIS_URL", "http://:hunter2@r:6379"), `config: ISR_REDIS_URL "http://xxxxx@r:6379" must be a redis:// or rediss:// URL`},
+		{"redis mode", nil, base("ISR_REDIS_MODE", "clustered"), `config: ISR_REDIS_MODE "clustered" must be single, cluster or sentinel`},
+		{"regen budget zero", nil, base("ISR_REGEN_BUDGET", "0"), `config: ISR_REGEN_BUDGET "0" must be a whole number of regenerations, at least 1`},
+		{"regen budget word", []string{"-regen-budget=many"}, base(), `config: -regen-budget "many"`},
+		{"redis sentinel password hidden", nil, base("ISR_REDIS_URL", "http://s:26379?master_name=m&password=hunter2"), `"http://s:26379?master_name=m&password=xxxxx"`},
 		{"redis no host", nil, base("ISR_REDIS_URL", "redis://"), "has no host"},
 		{"redis unparsable", nil, base("ISR_REDIS_URL", "redis://:hunter2@r:port\x7f"), "config: ISR_REDIS_URL is not a valid URL"},
 		{"secret both", nil, base("ISR_REVALIDATE_SECRET", "a", "ISR_REVALIDATE_SECRET_FILE", empty), "both ISR_REVALIDATE_SECRET and ISR_REVALIDATE_SECRET_FILE are set"},
@@ -264,8 +278,9 @@ func TestRedactedRedisURL(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"", ""},
 		{"redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"},
-		{"redis://:hunter2@127.0.0.1:6379", "redis://:xxxxx@127.0.0.1:6379"},
-		{"rediss://app:hunter2@r.example:6380/1", "rediss://app:xxxxx@r.example:6380/1"},
+		{"redis://:hunter2@127.0.0.1:6379", "redis://xxxxx@127.0.0.1:6379"},
+		{"rediss://app:hunter2@r.example:6380/1", "rediss://xxxxx@r.example:6380/1"},
+		{"redis://s:hunter1@s1:26379/0?master_name=m&addr=s2:26379&password=hunter2", "redis://xxxxx@s1:26379/0?master_name=m&addr=s2:26379&password=xxxxx"},
 		{"redis://:hunter2@r:port\x7f", "(unparsable URL)"},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+
+	"github.com/isrcache/isrcache/pkg/isr/isrredis"
 )
 
 // parse validates the raw settings into a Config. The first bad value is
@@ -28,6 +30,12 @@ func parse(v map[string]value) (Config, error) {
 	}
 	if c.RedisURL, err = parseRedisURL(v["redis-url"]); err != nil {
 		return c, err
+	}
+	if c.RedisMode, err = isrredis.ParseMode(v["redis-mode"].raw); err != nil {
+		return c, fmt.Errorf("config: %s %q must be single, cluster or sentinel (or empty: detected)", v["redis-mode"].from, v["redis-mode"].raw)
+	}
+	if c.RegenBudget, err = strconv.Atoi(v["regen-budget"].raw); err != nil || c.RegenBudget < 1 {
+		return c, fmt.Errorf("config: %s %q must be a whole number of regenerations, at least 1", v["regen-budget"].from, v["regen-budget"].raw)
 	}
 	if c.RevalidateSecret, err = parseSecret(v["revalidate-secret"], v["revalidate-secret-file"]); err != nil {
 		return c, err
@@ -116,10 +124,10 @@ func parseRedisURL(v value) (string, error) {
 		return "", fmt.Errorf("config: %s is not a valid URL", v.from)
 	}
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return "", fmt.Errorf("config: %s %q must be a redis:// or rediss:// URL", v.from, u.Redacted())
+		return "", fmt.Errorf("config: %s %q must be a redis:// or rediss:// URL", v.from, isrredis.RedactURL(v.raw))
 	}
 	if u.Host == "" {
-		return "", fmt.Errorf("config: %s %q has no host", v.from, u.Redacted())
+		return "", fmt.Errorf("config: %s %q has no host", v.from, isrredis.RedactURL(v.raw))
 	}
 	return v.raw, nil
 }

@@ -11,7 +11,7 @@ import (
 // Label values of the engine metrics.
 var (
 	originOutcomes = []string{"ok", "3xx", "4xx", "5xx", "error"}
-	regenResults   = []string{isr.RegenWritten, isr.RegenFenced, isr.RegenFailed, isr.RegenBusy, isr.RegenFresh}
+	regenResults   = []string{isr.RegenWritten, isr.RegenFenced, isr.RegenFailed, isr.RegenBusy, isr.RegenFresh, isr.RegenDeferred}
 )
 
 // Origin returns o wrapped so that each render is counted by outcome and

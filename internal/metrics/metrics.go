@@ -95,7 +95,7 @@ func New(reg *prometheus.Registry) (*Metrics, error) {
 		}),
 		regenerations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "isr_regenerations_total",
-			Help: "Regeneration attempts of stored pages (stale visits and eager revalidations), by result: written, fenced (a newer page was stored meanwhile), failed (the old page is kept), busy (another replica holds the lock), fresh (another replica regenerated it first).",
+			Help: "Regeneration attempts of stored pages (stale visits and eager revalidations), by result: written, fenced (a newer page was stored meanwhile), failed (the old page is kept), busy (another replica holds the lock), fresh (another replica regenerated it first), deferred (the cluster-wide regeneration budget was spent: the page stays STALE).",
 		}, []string{"result"}),
 		regenerationTime: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "isr_regeneration_duration_seconds",

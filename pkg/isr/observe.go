@@ -9,6 +9,9 @@ const (
 	RegenFailed  = "failed"  // the origin failed or the lock could not be had; the old page is kept
 	RegenBusy    = "busy"    // another replica holds the lock and renders
 	RegenFresh   = "fresh"   // another replica had regenerated the page already
+	// RegenDeferred: the regeneration budget was spent; the page stays
+	// stale and a later visit tries again.
+	RegenDeferred = "deferred"
 )
 
 // Reasons the hot cache is flushed, as counted in Stats.L1Flushes.

@@ -73,6 +73,12 @@ type Options struct {
 	// outdated page. Default: 2s.
 	L1MaxAge time.Duration
 
+	// Budget bounds the regenerations running at once across the cluster
+	// (stale pages and on-demand revalidations; cold misses are not
+	// counted, so that a visitor with nothing to be served never waits
+	// for it). If nil, regenerations are not bounded.
+	Budget Budget
+
 	// Logger receives one line per regeneration and per failure. If nil,
 	// logging is disabled.
 	Logger *zap.Logger

@@ -67,6 +67,21 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 			return "fresh", nil
 		}
 	}
+	release, err := h.regenBudget(ctx, eager)
+	if err != nil {
+		if !eager {
+			// Every slot is taken: the page stays STALE; a visit after the
+			// backoff tries again.
+			h.backoff.set(key, h.opts.Now().Add(min(time.Second, h.opts.FailureBackoff)))
+			log.Debug("regeneration deferred: budget spent")
+			h.opts.Observer.Regeneration(RegenDeferred, time.Since(start))
+			return "deferred", nil
+		}
+		log.Warn("regeneration failed: no budget", zap.Error(err))
+		h.opts.Observer.Regeneration(RegenFailed, time.Since(start))
+		return ResultFailed, err
+	}
+	defer release()
 	o := h.renderAndStore(ctx, key, rl)
 	dur := zap.Duration("duration", time.Since(start))
 	if o.failed() {

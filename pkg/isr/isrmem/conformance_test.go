@@ -13,3 +13,9 @@ func TestConformance(t *testing.T) {
 		return isrmem.New(nil)
 	})
 }
+
+func TestBudgetConformance(t *testing.T) {
+	isrtest.TestBudget(t, func(t *testing.T, limit int) isr.Budget {
+		return isrmem.NewBudget(limit, nil)
+	})
+}

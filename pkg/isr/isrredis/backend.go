@@ -37,6 +37,11 @@ type Options struct {
 	// token, and a delete's refusal of older writes, outlive the render.
 	// Zero or less means DefaultFenceTTL (1h).
 	FenceTTL time.Duration
+	// Mode is how Redis is deployed, as Connect returned it. In cluster
+	// and sentinel modes, an invalidation waits until a replica of its
+	// Redis primary acknowledged it (see Invalidate). ModeDetect is taken
+	// as ModeSingle.
+	Mode Mode
 }
 
 //go:embed lua/get.lua

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,22 +20,16 @@ import (
 func ClientOptions(rawURL string) (*redis.Options, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("isrredis: Redis URL %q: %w", redactURL(rawURL), scrub(err, rawURL))
+		return nil, fmt.Errorf("isrredis: Redis URL %q: %w", RedactURL(rawURL), scrub(err, rawURL))
 	}
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return nil, fmt.Errorf("isrredis: Redis URL %q: scheme must be redis or rediss", redactURL(rawURL))
+		return nil, fmt.Errorf("isrredis: Redis URL %q: scheme must be redis or rediss", RedactURL(rawURL))
 	}
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("isrredis: Redis URL %q: %w", redactURL(rawURL), scrub(err, rawURL))
+		return nil, fmt.Errorf("isrredis: Redis URL %q: %w", RedactURL(rawURL), scrub(err, rawURL))
 	}
-	setDefault(&opt.DialTimeout, 2*time.Second)
-	setDefault(&opt.ReadTimeout, time.Second)
-	setDefault(&opt.WriteTimeout, time.Second)
-	setDefault(&opt.PoolTimeout, 2*time.Second)
-	if opt.MaxRetries == 0 {
-		opt.MaxRetries = 1
-	}
+	bound(&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.PoolTimeout, &opt.MaxRetries)
 	opt.ContextTimeoutEnabled = true
 	return opt, nil
 }
@@ -45,9 +40,45 @@ func setDefault(d *time.Duration, v time.Duration) {
 	}
 }
 
-// redactURL returns rawURL with its user information (user and password)
-// replaced by "xxxxx", whether or not rawURL parses.
-func redactURL(rawURL string) string {
+// RedactURL returns rawURL with its user information (user and password)
+// and the values of its password= and sentinel_password= parameters
+// replaced by "xxxxx", whether or not rawURL parses: safe to log.
+func RedactURL(rawURL string) string {
+	for _, s := range queryPasswords(rawURL) {
+		rawURL = strings.ReplaceAll(rawURL, s, "xxxxx")
+	}
+	return redactUserinfo(rawURL)
+}
+
+// queryPasswords returns the values of rawURL's password parameters, raw
+// and decoded, longest first.
+func queryPasswords(rawURL string) []string {
+	_, query, ok := strings.Cut(rawURL, "?")
+	if !ok {
+		return nil
+	}
+	query, _, _ = strings.Cut(query, "#")
+	var out []string
+	for _, kv := range strings.Split(query, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		if v == "" || (k != "password" && k != "sentinel_password") {
+			continue
+		}
+		out = append(out, v)
+		if dv, err := url.QueryUnescape(v); err == nil && dv != v {
+			out = append(out, dv)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
+}
+
+// redactUserinfo returns rawURL with its user information replaced by
+// "xxxxx".
+func redactUserinfo(rawURL string) string {
 	i := strings.Index(rawURL, "://")
 	if i < 0 {
 		if strings.Contains(rawURL, "@") {
@@ -103,7 +134,7 @@ func scrub(err error, rawURL string) error {
 	if errors.As(err, &ue) {
 		msg = ue.Err.Error()
 	}
-	for _, s := range userinfo(rawURL) {
+	for _, s := range append(queryPasswords(rawURL), userinfo(rawURL)...) {
 		msg = strings.ReplaceAll(msg, s, "xxxxx")
 	}
 	return errors.New(msg)
