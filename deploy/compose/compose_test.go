@@ -55,6 +55,9 @@ func loadProject(t *testing.T, env []string, envFiles ...string) *types.Project 
 		}
 		opts = append(opts, cli.WithEnvFiles(envFiles...), cli.WithDotEnv)
 	}
+	// As docker compose does: the profiles of COMPOSE_PROFILES, which an
+	// env file may set (deploy/compose/nextjs.env does).
+	opts = append(opts, cli.WithDefaultProfiles())
 	o, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")}, opts...)
 	if err != nil {
 		t.Fatal(err)
