@@ -44,6 +44,8 @@ func exerciseAll(t *testing.T) *prometheus.Registry {
 	}
 	m.Regeneration(isr.RegenWritten, time.Millisecond)
 	m.LockWait(time.Millisecond)
+	m.Confirmed(isr.ConfirmComplete, time.Millisecond)
+	m.EventApplied(time.Millisecond)
 	m.RevalidateRequest(200)
 	m.Revalidated([]isr.PageResult{{Result: isr.ResultRegenerated}})
 	process := m.RedisHook().ProcessHook(func(context.Context, redis.Cmder) error { return nil })
@@ -86,6 +88,7 @@ func TestEveryMetricHasSeriesAndPassesLint(t *testing.T) {
 		"isr_pubsub_messages_total", "isr_pubsub_malformed_total", "isr_pubsub_resets_total", "isr_pubsub_probe_failures_total",
 		"isr_redis_commands_total", "isr_redis_errors_total", "isr_redis_duration_seconds",
 		"isr_breaker_state", "isr_breaker_transitions_total",
+		"isr_revalidate_wait_total", "isr_revalidate_wait_seconds", "isr_event_apply_seconds",
 		"go_goroutines", "process_resident_memory_bytes",
 	} {
 		if !names[want] {

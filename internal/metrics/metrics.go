@@ -60,6 +60,8 @@ type Metrics struct {
 
 	breakerState       prometheus.Gauge
 	breakerTransitions *prometheus.CounterVec
+
+	coherence coherence
 }
 
 // New registers the replica's metrics on reg, with the Go runtime and
@@ -130,6 +132,7 @@ func New(reg *prometheus.Registry) (*Metrics, error) {
 		}, []string{"cmd"}),
 	}
 	m.breakerState, m.breakerTransitions = newBreakerMetrics()
+	m.coherence = newCoherence()
 	m.initLabels()
 	cs := []prometheus.Collector{
 		collectors.NewGoCollector(),
@@ -140,6 +143,7 @@ func New(reg *prometheus.Registry) (*Metrics, error) {
 		m.redisCommands, m.redisErrors, m.redisDuration,
 		m.breakerState, m.breakerTransitions,
 	}
+	cs = append(cs, m.coherence.collectors()...)
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, err

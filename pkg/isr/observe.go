@@ -14,6 +14,13 @@ const (
 	RegenDeferred = "deferred"
 )
 
+// Outcomes of Handler.Confirm, as reported to Observer.Confirmed.
+const (
+	ConfirmComplete = "complete" // every live replica confirmed
+	ConfirmPartial  = "partial"  // the time ran out before some did
+	ConfirmFailed   = "failed"   // the confirmation could not be asked for
+)
+
 // Reasons the hot cache is flushed, as counted in Stats.L1Flushes.
 const (
 	FlushReset = "reset" // the bus (re)subscribed: events may have been lost
@@ -30,6 +37,12 @@ type Observer interface {
 	// LockWait reports how long a cold-miss fill waited for a page that
 	// another replica held the lock for.
 	LockWait(d time.Duration)
+}
+
+// A ConfirmObserver is an Observer that also receives the outcome of each
+// Handler.Confirm call (a revalidation with wait=all) and how long it took.
+type ConfirmObserver interface {
+	Confirmed(outcome string, d time.Duration)
 }
 
 type nopObserver struct{}

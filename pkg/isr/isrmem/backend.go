@@ -25,7 +25,10 @@ import (
 	"github.com/isrcache/isrcache/pkg/isr"
 )
 
-var _ isr.Backend = (*Backend)(nil)
+var (
+	_ isr.Backend   = (*Backend)(nil)
+	_ isr.Confirmer = (*Backend)(nil)
+)
 
 // tombstoneTTL is how long a deleted key remembers its deletion, refusing
 // writes with tokens issued before it. It is far longer than any render.
@@ -69,8 +72,9 @@ type Backend struct {
 	lockID      uint64
 	lockSweepAt int // sweep expired locks when len(locks) exceeds it
 
-	seq       uint64 // the last event's Seq
-	listeners map[*listener]struct{}
+	seq        uint64 // the last event's Seq
+	listeners  map[*listener]struct{}
+	listenerID int // the number of Listen calls so far, naming them
 }
 
 // A record is the state of one key: its page, or a tombstone (page nil)

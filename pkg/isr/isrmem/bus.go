@@ -2,7 +2,9 @@ package isrmem
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/isrcache/isrcache/pkg/isr"
 )
@@ -13,9 +15,11 @@ const listenerQueue = 1024
 
 // A listener is one Listen call's queue of undelivered events.
 type listener struct {
-	mu    sync.Mutex
-	queue []isr.Event
-	wake  chan struct{} // capacity 1: signalled when queue becomes non-empty
+	name     string
+	mu       sync.Mutex
+	queue    []isr.Event
+	barriers []func()      // called once the events queued before them are delivered
+	wake     chan struct{} // capacity 1: signalled when queue becomes non-empty
 }
 
 // push appends ev to the queue without blocking. If the queue is full, its
@@ -30,19 +34,32 @@ func (l *listener) push(ev isr.Event) {
 		l.queue = append(l.queue, ev)
 	}
 	l.mu.Unlock()
+	l.signal()
+}
+
+// barrier queues ack, to be called once every event queued so far is
+// delivered.
+func (l *listener) barrier(ack func()) {
+	l.mu.Lock()
+	l.barriers = append(l.barriers, ack)
+	l.mu.Unlock()
+	l.signal()
+}
+
+func (l *listener) signal() {
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
 }
 
-// take returns the queued events and empties the queue.
-func (l *listener) take() []isr.Event {
+// take returns the queued events and barriers and empties the queue.
+func (l *listener) take() ([]isr.Event, []func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	evs := l.queue
-	l.queue = nil
-	return evs
+	evs, bs := l.queue, l.barriers
+	l.queue, l.barriers = nil, nil
+	return evs, bs
 }
 
 // publish numbers an event and queues it for every listener. b.mu must be
@@ -67,8 +84,9 @@ func (b *Backend) Listen(ctx context.Context, fn func(isr.Event)) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	l := &listener{wake: make(chan struct{}, 1)}
 	b.mu.Lock()
+	b.listenerID++
+	l := &listener{name: fmt.Sprintf("listener-%d", b.listenerID), wake: make(chan struct{}, 1)}
 	b.listeners[l] = struct{}{}
 	l.push(isr.Event{Kind: isr.EventReset, Seq: b.seq})
 	b.mu.Unlock()
@@ -83,11 +101,56 @@ func (b *Backend) Listen(ctx context.Context, fn func(isr.Event)) error {
 			return nil
 		case <-l.wake:
 		}
-		for _, ev := range l.take() {
+		evs, barriers := l.take()
+		for _, ev := range evs {
 			if ctx.Err() != nil {
 				return nil
 			}
 			fn(ev)
 		}
+		for _, ack := range barriers {
+			ack()
+		}
 	}
+}
+
+// Confirm waits until every Listen call of this Backend has delivered the
+// events published before the call, or ctx is done: see [isr.Confirmer].
+// Each Listen call is a replica, named listener-1, listener-2, ... in the
+// order they started.
+func (b *Backend) Confirm(ctx context.Context) (isr.Confirmation, error) {
+	start := time.Now()
+	var (
+		mu    sync.Mutex
+		acked []string
+		live  []string
+		done  = make(chan struct{}, 1)
+	)
+	b.mu.Lock()
+	for l := range b.listeners {
+		live = append(live, l.name)
+		l.barrier(func() {
+			mu.Lock()
+			acked = append(acked, l.name)
+			mu.Unlock()
+			select {
+			case done <- struct{}{}:
+			default:
+			}
+		})
+	}
+	b.mu.Unlock()
+	names := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), acked...)
+	}
+	for !isr.NewConfirmation(live, names(), 0).Complete() {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return isr.NewConfirmation(live, names(), time.Since(start)), nil
+		}
+	}
+	return isr.NewConfirmation(live, names(), time.Since(start)), nil
 }

@@ -115,3 +115,53 @@ func TestListenerRemovedOnCancel(t *testing.T) {
 		t.Fatalf("%d listeners left after Listen returned", len(b.listeners))
 	}
 }
+
+// TestConfirm: each Listen call is a replica; Confirm returns once every
+// one delivered the events published before it, and lists a listener
+// whose callback is stuck as missing when the wait runs out.
+func TestConfirm(t *testing.T) {
+	b := New(nil)
+	ctx := context.Background()
+	stuck := make(chan struct{})
+	var mu sync.Mutex
+	applied := map[string]bool{}
+	wait1 := events(t, b, func(ev isr.Event) {
+		mu.Lock()
+		applied["listener-1 "+ev.Key] = true
+		mu.Unlock()
+	})
+	wait1(1)
+	wait2 := events(t, b, func(ev isr.Event) {
+		if ev.Key == "/stuck" {
+			<-stuck
+		}
+	})
+	wait2(1)
+	t.Cleanup(func() { close(stuck) })
+
+	tok, _ := b.Token(ctx, "/p")
+	if _, err := b.Put(ctx, "/p", tok, &isr.Page{Key: "/p", Status: 200, Revalidate: time.Hour}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	conf, err := b.Confirm(ctx)
+	if err != nil || !conf.Complete() || fmt.Sprint(conf.Acked) != "[listener-1 listener-2]" {
+		t.Fatalf("Confirm = %+v, %v; want both listeners acked", conf, err)
+	}
+	mu.Lock()
+	ok := applied["listener-1 /p"]
+	mu.Unlock()
+	if !ok {
+		t.Fatal("listener-1 acknowledged before delivering the write of /p")
+	}
+
+	tok, _ = b.Token(ctx, "/stuck")
+	if _, err := b.Put(ctx, "/stuck", tok, &isr.Page{Key: "/stuck", Status: 200, Revalidate: time.Hour}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	conf, err = b.Confirm(cctx)
+	if err != nil || fmt.Sprint(conf.Acked, conf.Missing) != "[listener-1] [listener-2]" {
+		t.Fatalf("Confirm with listener-2 stuck = %+v, %v; want listener-1 acked, listener-2 missing", conf, err)
+	}
+}

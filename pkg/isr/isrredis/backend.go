@@ -1,6 +1,7 @@
 package isrredis
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
@@ -42,6 +43,19 @@ type Options struct {
 	// Redis primary acknowledged it (see Invalidate). ModeDetect is taken
 	// as ModeSingle.
 	Mode Mode
+	// Replica is the name under which Listen registers this replica in
+	// the live set and acknowledges confirmations (see Confirm): unique in
+	// the cluster, such as the pod name. Empty means a random name.
+	Replica string
+	// ReplicaTTL is how long a replica stays in the live set after its
+	// last heartbeat (one per ProbeInterval). Zero or less means three
+	// probe intervals.
+	ReplicaTTL time.Duration
+	// OnApply, if set, receives the publish-to-apply latency of the event
+	// channel, measured at every delivery probe: from publishing the
+	// probe to receiving it, on this replica's clock. It is called from
+	// the Listen goroutine and must be fast.
+	OnApply func(time.Duration)
 }
 
 //go:embed lua/get.lua
@@ -65,7 +79,13 @@ type Backend struct {
 	probeInterval time.Duration
 	fenceTTL      time.Duration
 
-	get, token, put, invalidate *redis.Script
+	name       string
+	replicaTTL time.Duration
+	onApply    func(time.Duration)
+
+	get, token, put, invalidate     *redis.Script
+	heartbeatScript, replicasScript *redis.Script
+	acks                            ackWaits // Confirm calls waiting
 
 	orphans  orphanSet   // locks to release when Redis answers again
 	sweeping atomic.Bool // an orphan sweep runs
@@ -95,16 +115,30 @@ func New(client redis.UniversalClient, opts *Options) *Backend {
 	if o.FenceTTL <= 0 {
 		o.FenceTTL = DefaultFenceTTL
 	}
+	if o.ReplicaTTL <= 0 {
+		o.ReplicaTTL = 3 * o.ProbeInterval
+	}
+	if o.Replica == "" {
+		var id [6]byte
+		_, _ = rand.Read(id[:])
+		o.Replica = hex.EncodeToString(id[:])
+	}
 	return &Backend{
 		client:        client,
 		locks:         redislock.New(client),
 		prefix:        o.Prefix,
 		probeInterval: o.ProbeInterval,
 		fenceTTL:      o.FenceTTL,
+		name:          o.Replica,
+		replicaTTL:    o.ReplicaTTL,
+		onApply:       o.OnApply,
 		get:           redis.NewScript(getLua),
 		token:         redis.NewScript(tokenLua),
 		put:           redis.NewScript(putLua),
 		invalidate:    redis.NewScript(invalidateLua),
+
+		heartbeatScript: redis.NewScript(heartbeatLua),
+		replicasScript:  redis.NewScript(replicasLua),
 	}
 }
 

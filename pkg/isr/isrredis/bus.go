@@ -31,6 +31,11 @@ func (b *Backend) Listen(ctx context.Context, fn func(isr.Event)) error {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	l := &listener{b: b, fn: fn, id: hex.EncodeToString(id[:])}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.probeInterval)
+		defer cancel()
+		b.leave(ctx, b.name)
+	}()
 	for ctx.Err() == nil {
 		if l.session(ctx) {
 			continue // the probe failed: subscribe again at once
@@ -55,10 +60,11 @@ type listener struct {
 	needBaseline bool   // last must be read from Redis at the next poll
 	pending      uint64 // Redis's seq at the previous poll; 0 = none
 
-	ticks   uint64 // probe ticks in this session
-	probeN  int64  // number of the last probe sent
-	waiting bool   // a probe is outstanding
-	probeAt uint64 // tick at which it was sent
+	ticks   uint64    // probe ticks in this session
+	probeN  int64     // number of the last probe sent
+	waiting bool      // a probe is outstanding
+	probeAt uint64    // tick at which it was sent
+	sentAt  time.Time // local time at which it was sent
 }
 
 // session subscribes and delivers events until ctx is done, the
@@ -77,6 +83,7 @@ func (l *listener) session(ctx context.Context) (again bool) {
 	}
 	l.ticks, l.waiting, l.pending = 0, false, 0
 	l.reset(ctx)
+	l.heartbeat(ctx)
 	ch := ps.ChannelWithSubscriptions(redis.WithChannelSize(1024))
 	ticker := time.NewTicker(b.probeInterval)
 	defer ticker.Stop()
@@ -97,7 +104,7 @@ func (l *listener) session(ctx context.Context) (again bool) {
 					l.reset(ctx)
 				}
 			case *redis.Message:
-				l.handle(m.Payload)
+				l.handle(ctx, m.Payload)
 			}
 		case <-ticker.C:
 			l.ticks++
@@ -122,16 +129,30 @@ func (l *listener) reset(ctx context.Context) {
 }
 
 // handle parses and delivers one message.
-func (l *listener) handle(payload string) {
+func (l *listener) handle(ctx context.Context, payload string) {
 	m, err := parseMessage(payload)
 	if err != nil {
 		l.b.malformed.Add(1)
 		return
 	}
-	if m.kind == 'p' {
-		if m.key == l.id && m.gen == l.probeN {
+	switch m.kind {
+	case 'p':
+		if m.key == l.id && m.gen == l.probeN && l.waiting {
 			l.waiting = false
+			if l.b.onApply != nil {
+				l.b.onApply(time.Since(l.sentAt))
+			}
 		}
+		return
+	case 'b':
+		// Every event published before the barrier has been applied.
+		ctx, cancel := context.WithTimeout(ctx, l.b.probeInterval)
+		defer cancel()
+		ack := message{kind: 'a', gen: m.gen, key: l.b.name}.String()
+		_ = l.b.client.Publish(ctx, l.b.channel(), ack).Err()
+		return
+	case 'a':
+		l.b.acks.deliver(m.gen, m.key)
 		return
 	}
 	l.last = m.seq
@@ -160,15 +181,23 @@ func (l *listener) probe(ctx context.Context) bool {
 			}
 		}
 	}
+	l.heartbeat(ctx)
 	if l.waiting {
 		return l.ticks-l.probeAt < 2
 	}
 	l.probeN++
 	probe := message{kind: 'p', gen: l.probeN, key: l.id}.String()
+	sent := time.Now()
 	if err := b.client.Publish(ctx, b.channel(), probe).Err(); err == nil {
-		l.waiting, l.probeAt = true, l.ticks
+		l.waiting, l.probeAt, l.sentAt = true, l.ticks, sent
 	}
 	return true
+}
+
+// heartbeat keeps this replica in the live set; a failure is retried at
+// the next probe.
+func (l *listener) heartbeat(ctx context.Context) {
+	_ = l.b.heartbeat(ctx, l.b.name)
 }
 
 // readSeq reads Redis's event counter; a missing counter is 0.

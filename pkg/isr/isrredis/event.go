@@ -12,15 +12,17 @@ import (
 // is the rest of the line and may hold spaces.
 type message struct {
 	seq  uint64
-	kind byte // 'w', 's', 'd', or 'p' (a listener's probe)
+	kind byte // 'w', 's', 'd'; or a control message: 'p' (a listener's probe), 'b' (a barrier), 'a' (its acknowledgement)
 	gen  int64
 	key  string
 }
 
 var errMalformed = errors.New("isrredis: malformed event")
 
-// parseMessage parses a message published by the scripts or by a probe.
-// Events (w, s, d) have seq >= 1; probes ("0 p <n> <id>") have seq 0.
+// parseMessage parses a message published by the scripts or a listener.
+// Events (w, s, d) have seq >= 1; control messages have seq 0: probes
+// ("0 p <n> <id>"), barriers ("0 b <nonce> <name>") and acknowledgements
+// ("0 a <nonce> <name>").
 func parseMessage(s string) (message, error) {
 	f := strings.SplitN(s, " ", 4)
 	if len(f) != 4 || len(f[1]) != 1 || f[3] == "" {
@@ -40,7 +42,7 @@ func parseMessage(s string) (message, error) {
 		if seq == 0 {
 			return message{}, errMalformed
 		}
-	case 'p':
+	case 'p', 'b', 'a':
 		if seq != 0 {
 			return message{}, errMalformed
 		}
@@ -49,6 +51,9 @@ func parseMessage(s string) (message, error) {
 	}
 	return m, nil
 }
+
+// control reports whether m is a control message, not an event.
+func (m message) control() bool { return m.seq == 0 }
 
 // String formats m the way parseMessage reads it.
 func (m message) String() string {

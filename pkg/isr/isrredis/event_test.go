@@ -12,6 +12,8 @@ func TestParseMessage(t *testing.T) {
 		"18446744073709551615 s 9223372036854775807 GET /a b": {18446744073709551615, 's', 9223372036854775807, "GET /a b"},
 		"3 d 0 k":    {3, 'd', 0, "k"},
 		"0 p 4 ab12": {0, 'p', 4, "ab12"},
+		"0 b 7 r1":   {0, 'b', 7, "r1"},
+		"0 a 7 r 2":  {0, 'a', 7, "r 2"},
 	}
 	for in, want := range good {
 		got, err := parseMessage(in)
@@ -23,7 +25,7 @@ func TestParseMessage(t *testing.T) {
 		}
 	}
 	for _, in := range []string{"", "1", "1 w 2", "1 w 2 ", "x w 2 /p", "1 ww 2 /p", "1 x 2 /p",
-		"1 w -2 /p", "-1 w 2 /p", "0 w 2 /p", "1 p 2 id", "1  w 2 /p", "18446744073709551616 w 1 /p"} {
+		"1 w -2 /p", "-1 w 2 /p", "0 w 2 /p", "1 p 2 id", "1 b 2 id", "1 a 2 id", "1  w 2 /p", "18446744073709551616 w 1 /p"} {
 		if m, err := parseMessage(in); err == nil {
 			t.Errorf("parseMessage(%q) = %+v, want an error", in, m)
 		}
@@ -45,7 +47,7 @@ func FuzzParseEvent(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if m.key == "" || (m.kind == 'p') != (m.seq == 0) || m.gen < 0 {
+		if m.key == "" || (m.kind == 'p' || m.kind == 'b' || m.kind == 'a') != m.control() || m.gen < 0 {
 			t.Fatalf("parseMessage(%q) accepted %+v", s, m)
 		}
 		again, err := parseMessage(m.String())

@@ -43,11 +43,11 @@ func TestProbeStateMachine(t *testing.T) {
 	l.waiting = false
 	l.ticks = 4
 	l.probe(ctx)
-	l.handle(message{kind: 'p', gen: l.probeN, key: "other"}.String())
+	l.handle(context.Background(), message{kind: 'p', gen: l.probeN, key: "other"}.String())
 	if !l.waiting {
 		t.Fatal("another listener's probe cleared ours")
 	}
-	l.handle(message{kind: 'p', gen: l.probeN, key: "me"}.String())
+	l.handle(context.Background(), message{kind: 'p', gen: l.probeN, key: "me"}.String())
 	if l.waiting {
 		t.Fatal("our probe did not clear the wait")
 	}
@@ -63,7 +63,7 @@ func TestProbeStateMachine(t *testing.T) {
 	if !l.probe(ctx) {
 		t.Fatal("failed at the first poll that saw the counter ahead")
 	}
-	l.handle("2 w 1 /p") // one of the three arrives
+	l.handle(context.Background(), "2 w 1 /p") // one of the three arrives
 	l.ticks = 6
 	if l.probe(ctx) {
 		t.Fatal("counter ahead for two polls, but healthy")
@@ -81,6 +81,6 @@ func TestProbeStateMachine(t *testing.T) {
 		if !l.probe(ctx) {
 			t.Fatalf("poll %d failed under steady writes", i)
 		}
-		l.handle(message{seq: uint64(4 + i), kind: 'w', gen: 1, key: "/p"}.String())
+		l.handle(context.Background(), message{seq: uint64(4 + i), kind: 'w', gen: 1, key: "/p"}.String())
 	}
 }
