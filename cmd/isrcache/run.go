@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/isrcache/isrcache/internal/config"
+	"github.com/isrcache/isrcache/internal/redact"
 	"github.com/isrcache/isrcache/internal/server"
 	"github.com/isrcache/isrcache/pkg/isr"
 )
@@ -49,7 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "isrcache: %v\n", err)
 		return &exitError{2, err}
 	}
-	log := newLogger(stdout, stderr, cfg.LogLevel)
+	log := newLogger(stdout, stderr, cfg.LogLevel, redact.New(cfg.Secrets()...))
 	defer func() { _ = log.Sync() }()
 	if err := serve(ctx, cfg, log, stderr); err != nil {
 		log.Error("exiting", zap.Error(err))
@@ -101,8 +102,9 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 	if err := watchMetrics(m, h, backend); err != nil {
 		return &exitError{1, err}
 	}
-	srv := server.New(server.Options{Handler: h, Secret: cfg.RevalidateSecret, Logger: log,
-		Metrics: mainMetrics(cfg, m.Handler()), Observer: m})
+	srv := server.New(server.Options{Handler: h, Secret: cfg.RevalidateSecret, PreviousSecret: cfg.RevalidateSecretPrevious,
+		RateLimit: server.RateLimit{PerClient: cfg.RevalidateRate, Total: cfg.RevalidateRateTotal},
+		Logger:    log, Metrics: mainMetrics(cfg, m.Handler()), Observer: m})
 	hs := newHTTPServer(cfg, srv, log)
 
 	ln, err := net.Listen("tcp", cfg.Addr)

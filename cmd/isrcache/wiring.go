@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"os"
 	"runtime"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/isrcache/isrcache/internal/config"
+	"github.com/isrcache/isrcache/internal/redact"
 	"github.com/isrcache/isrcache/pkg/isr"
 	"github.com/isrcache/isrcache/pkg/isr/isrmem"
 	"github.com/isrcache/isrcache/pkg/isr/isrredis"
@@ -26,12 +25,15 @@ import (
 const redisPingTimeout = 5 * time.Second
 
 // newLogger returns a JSON logger writing to w at level, tagged with the
-// host name (the pod name in Kubernetes).
-func newLogger(w, errw io.Writer, level zapcore.Level) *zap.Logger {
+// host name (the pod name in Kubernetes). Every byte it writes, to w or to
+// errw (zap's own errors), passes through scrub first, so that no line at
+// any level can show a secret, whatever field or message carries it.
+func newLogger(w, errw io.Writer, level zapcore.Level, scrub *redact.Scrubber) *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.RFC3339NanoTimeEncoder
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), level)
-	log := zap.New(core, zap.ErrorOutput(zapcore.Lock(zapcore.AddSync(errw))))
+	out := zapcore.Lock(scrub.WriteSyncer(zapcore.AddSync(w)))
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), out, level)
+	log := zap.New(core, zap.ErrorOutput(zapcore.Lock(scrub.WriteSyncer(zapcore.AddSync(errw)))))
 	if host, err := os.Hostname(); err == nil {
 		log = log.With(zap.String("replica", host))
 	}
@@ -107,21 +109,7 @@ func newOrigin(cfg config.Config, log *zap.Logger) (isr.Origin, http.Handler) {
 		ForceAttemptHTTP2:     true,
 	}
 	origin := &isr.HTTPOrigin{URL: cfg.Origin, Client: &http.Client{Transport: transport}}
-	proxy := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(cfg.Origin)
-			pr.SetXForwarded()
-		},
-		Transport: transport,
-		ErrorLog:  zap.NewStdLog(log),
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if !errors.Is(err, context.Canceled) {
-				log.Warn("origin request failed", zap.String("method", r.Method),
-					zap.String("path", r.URL.EscapedPath()), zap.Error(err))
-			}
-			w.WriteHeader(http.StatusBadGateway)
-		},
-	}
+	proxy := newProxy(cfg.Origin, transport, log)
 	return origin, proxy
 }
 

@@ -48,6 +48,23 @@ type Config struct {
 	// (ISR_REVALIDATE_SECRET, or the content of ISR_REVALIDATE_SECRET_FILE
 	// without trailing whitespace). Empty disables the endpoint.
 	RevalidateSecret string
+	// RevalidateSecretPrevious is a second token that /api/revalidate
+	// accepts, so that the secret can be rotated without downtime
+	// (ISR_REVALIDATE_SECRET_PREVIOUS, or the content of
+	// ISR_REVALIDATE_SECRET_PREVIOUS_FILE). Empty accepts only
+	// RevalidateSecret. It needs RevalidateSecret.
+	RevalidateSecretPrevious string
+	// RevalidateRate is how many requests per second one client address
+	// may send to the token endpoints, /api/revalidate and /api/inspect,
+	// with a burst of one second's worth (ISR_REVALIDATE_RATE). It counts
+	// every request, with or without a valid token. Default: 10; 0: no
+	// limit.
+	RevalidateRate float64
+	// RevalidateRateTotal is how many accepted (authenticated) requests per
+	// second one replica's token endpoints take from all clients together,
+	// with a burst of one second's worth (ISR_REVALIDATE_RATE_TOTAL).
+	// Default: 50; 0: no limit.
+	RevalidateRateTotal float64
 	// Revalidate is the revalidate time of pages that neither a route nor
 	// the origin gives one (ISR_REVALIDATE). Default: 60s.
 	Revalidate time.Duration
@@ -81,6 +98,33 @@ type Config struct {
 	// LogLevel is the lowest level logged (ISR_LOG_LEVEL): debug, info,
 	// warn or error. Default: info.
 	LogLevel zapcore.Level
+}
+
+// Secrets returns every secret of c that must never be logged: the
+// revalidate tokens and the Redis passwords. Empty ones are left out.
+func (c Config) Secrets() []string {
+	var out []string
+	for _, s := range append([]string{c.RevalidateSecret, c.RevalidateSecretPrevious}, redisPasswords(c.RedisURL)...) {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// redisPasswords returns the passwords of a Redis URL: of its user
+// information, and its password= and sentinel_password= parameters.
+func redisPasswords(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	q := u.Query()
+	out := append(q["password"], q["sentinel_password"]...)
+	if p, ok := u.User.Password(); ok {
+		out = append(out, p)
+	}
+	return out
 }
 
 // DefaultL1Bytes is the hot cache's size when ISR_L1_BYTES is unset or 0.
@@ -127,6 +171,10 @@ var settings = []setting{
 	{"regen-budget", "ISR_REGEN_BUDGET", "32", "most regenerations running at once across the cluster"},
 	{"revalidate-secret", "ISR_REVALIDATE_SECRET", "", "token for POST /api/revalidate; empty disables it"},
 	{"revalidate-secret-file", "ISR_REVALIDATE_SECRET_FILE", "", "file holding the revalidate token"},
+	{"revalidate-secret-previous", "ISR_REVALIDATE_SECRET_PREVIOUS", "", "a second accepted token, for rotating the secret"},
+	{"revalidate-secret-previous-file", "ISR_REVALIDATE_SECRET_PREVIOUS_FILE", "", "file holding the second token"},
+	{"revalidate-rate", "ISR_REVALIDATE_RATE", "10", "requests per second one client address may send to /api/revalidate and /api/inspect; 0: no limit"},
+	{"revalidate-rate-total", "ISR_REVALIDATE_RATE_TOTAL", "50", "accepted revalidations per second of one replica, all clients together; 0: no limit"},
 	{"revalidate", "ISR_REVALIDATE", "60", "default revalidate time: seconds or a duration such as 90s"},
 	{"routes", "ISR_ROUTES", "", "path of a YAML route file"},
 	{"expire", "ISR_EXPIRE", "168h", "how long a page is kept after it was written"},

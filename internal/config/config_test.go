@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func TestLoadDefaults(t *testing.T) {
 		Addr: ":8080", Revalidate: 60 * time.Second, Expire: 168 * time.Hour,
 		RenderTimeout: 10 * time.Second, L1Bytes: 64 << 20, L1MaxAge: 2 * time.Second,
 		KeyPrefix: "isr", DrainDelay: 5 * time.Second, ShutdownTimeout: 20 * time.Second,
-		LogLevel: zapcore.InfoLevel, RegenBudget: 32,
+		LogLevel: zapcore.InfoLevel, RegenBudget: 32, RevalidateRate: 10, RevalidateRateTotal: 50,
 	}
 	if c.Origin.String() != "http://127.0.0.1:3000" {
 		t.Errorf("Origin: got %v, want http://127.0.0.1:3000", c.Origin)
@@ -49,7 +50,8 @@ func TestLoadDefaults(t *testing.T) {
 		c.KeyPrefix != want.KeyPrefix || c.DrainDelay != want.DrainDelay ||
 		c.ShutdownTimeout != want.ShutdownTimeout || c.LogLevel != want.LogLevel ||
 		c.RegenBudget != want.RegenBudget || c.RedisMode != isrredis.ModeDetect ||
-		c.MetricsAddr != "" || c.RedisURL != "" || c.RevalidateSecret != "" || c.RoutesFile != "" || c.Routes != nil {
+		c.RevalidateRate != want.RevalidateRate || c.RevalidateRateTotal != want.RevalidateRateTotal ||
+		c.RevalidateSecretPrevious != "" || c.MetricsAddr != "" || c.RedisURL != "" || c.RevalidateSecret != "" || c.RoutesFile != "" || c.Routes != nil {
 		t.Errorf("got %+v, want %+v", c, want)
 	}
 }
@@ -77,6 +79,8 @@ func TestLoadValues(t *testing.T) {
 		"revalidate-secret": func(c Config) any {
 			return c.RevalidateSecret
 		},
+		"revalidate-rate":       func(c Config) any { return c.RevalidateRate },
+		"revalidate-rate-total": func(c Config) any { return c.RevalidateRateTotal },
 	}
 	tests := []struct {
 		flag, env, raw string
@@ -95,6 +99,9 @@ func TestLoadValues(t *testing.T) {
 		{"redis-mode", "ISR_REDIS_MODE", "single", isrredis.ModeSingle},
 		{"regen-budget", "ISR_REGEN_BUDGET", "8", 8},
 		{"revalidate-secret", "ISR_REVALIDATE_SECRET", "s3cret", "s3cret"},
+		{"revalidate-rate", "ISR_REVALIDATE_RATE", "0.5", 0.5},
+		{"revalidate-rate", "ISR_REVALIDATE_RATE", "0", 0.0},
+		{"revalidate-rate-total", "ISR_REVALIDATE_RATE_TOTAL", "200", 200.0},
 		{"revalidate", "ISR_REVALIDATE", "30", 30 * time.Second},
 		{"revalidate", "ISR_REVALIDATE", "90s", 90 * time.Second},
 		{"revalidate", "ISR_REVALIDATE", "1h30m", 90 * time.Minute},
@@ -166,6 +173,37 @@ func TestLoadSecretFile(t *testing.T) {
 	}
 }
 
+func TestLoadPreviousSecretAndSecrets(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "previous")
+	if err := os.WriteFile(file, []byte("old-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load([]string{"-revalidate-secret-previous-file", file}, env(base(
+		"ISR_REVALIDATE_SECRET", "new-token", "ISR_REDIS_URL", "redis://user:hunter2@127.0.0.1:6379")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RevalidateSecretPrevious != "old-token" {
+		t.Errorf("got previous %q, want old-token", c.RevalidateSecretPrevious)
+	}
+	if got, want := c.Secrets(), []string{"new-token", "old-token", "hunter2"}; !slices.Equal(got, want) {
+		t.Errorf("Secrets() = %q, want %q", got, want)
+	}
+	c, err = Load(nil, env(base("ISR_REDIS_URL",
+		"redis://127.0.0.1:26379/0?master_name=m&password=pw1&sentinel_password=pw2")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Secrets(), []string{"pw1", "pw2"}; !slices.Equal(got, want) {
+		t.Errorf("sentinel URL: Secrets() = %q, want %q", got, want)
+	}
+	c, err = Load(nil, env(base()))
+	if err != nil || len(c.Secrets()) != 0 {
+		t.Errorf("no secrets set: Secrets() = %q, %v, want none", c.Secrets(), err)
+	}
+}
+
 func TestLoadRoutesFile(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "routes.yaml")
@@ -220,6 +258,11 @@ func TestLoadErrors(t *testing.T) {
 		{"secret both flag", []string{"-revalidate-secret=a"}, base("ISR_REVALIDATE_SECRET_FILE", empty), "both -revalidate-secret and ISR_REVALIDATE_SECRET_FILE"},
 		{"secret file missing", nil, base("ISR_REVALIDATE_SECRET_FILE", filepath.Join(dir, "nope")), "config: ISR_REVALIDATE_SECRET_FILE: open"},
 		{"secret file empty", nil, base("ISR_REVALIDATE_SECRET_FILE", empty), "is empty"},
+		{"previous without secret", nil, base("ISR_REVALIDATE_SECRET_PREVIOUS", "old"), "ISR_REVALIDATE_SECRET_PREVIOUS is set but ISR_REVALIDATE_SECRET is empty"},
+		{"previous both", nil, base("ISR_REVALIDATE_SECRET_PREVIOUS", "a", "ISR_REVALIDATE_SECRET_PREVIOUS_FILE", empty), "both ISR_REVALIDATE_SECRET_PREVIOUS and ISR_REVALIDATE_SECRET_PREVIOUS_FILE"},
+		{"rate word", nil, base("ISR_REVALIDATE_RATE", "ten"), `config: ISR_REVALIDATE_RATE "ten" must be requests per second`},
+		{"rate negative", nil, base("ISR_REVALIDATE_RATE_TOTAL", "-1"), `config: ISR_REVALIDATE_RATE_TOTAL "-1" must be requests per second`},
+		{"rate infinite", []string{"-revalidate-rate=+Inf"}, base(), `config: -revalidate-rate "+Inf"`},
 		{"revalidate word", nil, base("ISR_REVALIDATE", "soon"), `config: ISR_REVALIDATE "soon" must be seconds or a duration`},
 		{"revalidate zero", nil, base("ISR_REVALIDATE", "0"), "must be positive"},
 		{"revalidate negative", nil, base("ISR_REVALIDATE", "-5s"), "must be positive"},

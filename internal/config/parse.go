@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -38,6 +39,19 @@ func parse(v map[string]value) (Config, error) {
 		return c, fmt.Errorf("config: %s %q must be a whole number of regenerations, at least 1", v["regen-budget"].from, v["regen-budget"].raw)
 	}
 	if c.RevalidateSecret, err = parseSecret(v["revalidate-secret"], v["revalidate-secret-file"]); err != nil {
+		return c, err
+	}
+	if c.RevalidateSecretPrevious, err = parseSecret(v["revalidate-secret-previous"], v["revalidate-secret-previous-file"]); err != nil {
+		return c, err
+	}
+	if c.RevalidateSecretPrevious != "" && c.RevalidateSecret == "" {
+		return c, fmt.Errorf("config: %s is set but %s is empty: set the new secret too",
+			orFrom(v["revalidate-secret-previous"], v["revalidate-secret-previous-file"]), v["revalidate-secret"].from)
+	}
+	if c.RevalidateRate, err = parseRate(v["revalidate-rate"]); err != nil {
+		return c, err
+	}
+	if c.RevalidateRateTotal, err = parseRate(v["revalidate-rate-total"]); err != nil {
 		return c, err
 	}
 	durations := []struct {
@@ -149,6 +163,24 @@ func parseSecret(direct, file value) (string, error) {
 		return "", fmt.Errorf("config: %s %q is empty", file.from, file.raw)
 	}
 	return s, nil
+}
+
+// orFrom names where a setting given as a value or as a file came from.
+func orFrom(direct, file value) string {
+	if file.raw != "" {
+		return file.from
+	}
+	return direct.from
+}
+
+// parseRate reads a rate in requests per second: 0 (no limit) or a positive
+// number, such as 10 or 0.5.
+func parseRate(v value) (float64, error) {
+	r, err := strconv.ParseFloat(v.raw, 64)
+	if err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+		return 0, fmt.Errorf("config: %s %q must be requests per second, such as 10 or 0.5 (0: no limit)", v.from, v.raw)
+	}
+	return r, nil
 }
 
 // parseDuration reads integer seconds ("60") or a Go duration ("90s").

@@ -22,7 +22,7 @@ var (
 	revalidateResults = []string{
 		isr.ResultRegenerated, isr.ResultStale, isr.ResultDeleted, isr.ResultNotCached, isr.ResultFailed,
 	}
-	revalidateCodes = []string{"200", "400", "401", "404", "405", "413", "500"}
+	revalidateCodes = []string{"200", "400", "401", "404", "405", "413", "429", "500"}
 )
 
 // Served counts and times one request the cache answered, by its

@@ -115,7 +115,7 @@ func New(reg *prometheus.Registry) (*Metrics, error) {
 		}, []string{"result"}),
 		revalidateRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "isr_revalidate_requests_total",
-			Help: "Answers of POST /api/revalidate, by status code (200, 400, 401, 404, 405, 413, 500; other for anything else).",
+			Help: "Answers of POST /api/revalidate, by status code (200, 400, 401, 404, 405, 413, 429, 500; other for anything else).",
 		}, []string{"code"}),
 		redisCommands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "isr_redis_commands_total",

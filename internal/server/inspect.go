@@ -38,34 +38,25 @@ type Inspection struct {
 // serveInspect answers GET /api/inspect?path=/posts/1 with the stored state
 // of the page under path. It is guarded by the revalidation token.
 func (s *Server) serveInspect(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case s.secret == "":
-		writeMessage(w, http.StatusNotFound, "inspection is disabled (ISR_REVALIDATE_SECRET is empty)")
-		return
-	case r.Method != http.MethodGet && r.Method != http.MethodHead:
-		w.Header().Set("Allow", "GET, HEAD")
-		writeMessage(w, http.StatusMethodNotAllowed, "use GET")
-		return
-	case !tokenMatches(token(r), s.secret):
-		writeMessage(w, http.StatusUnauthorized, "Invalid token")
+	if !s.guard(w, r, "inspection", http.MethodGet) {
 		return
 	}
 	paths, ok := r.URL.Query()["path"]
 	if !ok || len(paths) != 1 || paths[0] == "" {
-		writeMessage(w, http.StatusBadRequest, "give exactly one path: /api/inspect?path=/posts/1")
+		writeError(w, http.StatusBadRequest, codeBadRequest, "give exactly one path: /api/inspect?path=/posts/1")
 		return
 	}
 	key, e, err := s.cache.Inspect(r.Context(), paths[0])
 	switch {
 	case errors.Is(err, isr.ErrBadPath):
-		writeMessage(w, http.StatusBadRequest, err.Error())
+		writeError(w, http.StatusBadRequest, codeBadPath, err.Error())
 		return
 	case errors.Is(err, isr.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, map[string]string{"message": "not cached", "key": key})
+		writeJSON(w, http.StatusNotFound, map[string]string{"code": codeNotCached, "message": "not cached", "key": key})
 		return
 	case err != nil:
 		s.log.Error("inspect failed", zap.String("key", key), zap.Error(err))
-		writeMessage(w, http.StatusInternalServerError, "reading the store failed: "+err.Error())
+		writeError(w, http.StatusInternalServerError, codeStoreFailed, "reading the store failed; the details are in the replica's log")
 		return
 	}
 	writeJSON(w, http.StatusOK, newInspectResponse(key, e))

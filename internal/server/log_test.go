@@ -33,7 +33,7 @@ func TestLogNeverShowsSecret(t *testing.T) {
 		}
 	}
 	first := entries[0].ContextMap()
-	if first["path"] != "/api/revalidate?path=/a&secret=REDACTED" || first["method"] != "POST" || first["status"] != int64(200) {
+	if first["path"] != "/api/revalidate?(27 bytes not logged)" || first["method"] != "POST" || first["status"] != int64(200) {
 		t.Errorf("got first line %v, want the redacted path, POST and 200", first)
 	}
 }
@@ -84,5 +84,13 @@ func TestRedactQuery(t *testing.T) {
 	}
 	if got := logPath(&url.URL{Path: "/a b"}); got != "/a%20b" {
 		t.Errorf("logPath: got %q, want /a%%20b", got)
+	}
+	for _, raw := range []string{"x=1;secret=t", "secret%3Dt", "path=/x?secret=t"} {
+		for _, p := range []string{"/api/revalidate", "/api/inspect"} {
+			want := fmt.Sprintf("%s?(%d bytes not logged)", p, len(raw))
+			if got := logPath(&url.URL{Path: p, RawQuery: raw}); got != want {
+				t.Errorf("logPath(%s?%s): got %q, want %q", p, raw, got, want)
+			}
+		}
 	}
 }

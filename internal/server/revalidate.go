@@ -37,16 +37,7 @@ type revalidateResponse struct {
 
 // serveRevalidate answers POST /api/revalidate.
 func (s *Server) serveRevalidate(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case s.secret == "":
-		writeMessage(w, http.StatusNotFound, "revalidation is disabled (ISR_REVALIDATE_SECRET is empty)")
-		return
-	case r.Method != http.MethodPost:
-		w.Header().Set("Allow", http.MethodPost)
-		writeMessage(w, http.StatusMethodNotAllowed, "use POST")
-		return
-	case !tokenMatches(token(r), s.secret):
-		writeMessage(w, http.StatusUnauthorized, "Invalid token")
+	if !s.guard(w, r, "revalidation", http.MethodPost) {
 		return
 	}
 	// An eager revalidation of many pages can outlast the server's
@@ -56,9 +47,9 @@ func (s *Server) serveRevalidate(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var he *httpError
 		if !errors.As(err, &he) {
-			he = &httpError{http.StatusBadRequest, err.Error()}
+			he = &httpError{http.StatusBadRequest, codeBadRequest, err.Error()}
 		}
-		writeMessage(w, he.status, he.msg)
+		writeError(w, he.status, he.code, he.msg)
 		return
 	}
 	results, err := s.cache.Revalidate(r.Context(), rv)
@@ -67,12 +58,12 @@ func (s *Server) serveRevalidate(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case errors.Is(err, isr.ErrBadPath):
-		writeMessage(w, http.StatusBadRequest, err.Error())
+		writeError(w, http.StatusBadRequest, codeBadPath, err.Error())
 		return
 	case err != nil:
 		s.log.Error("revalidate failed", zap.Error(err))
 		writeJSON(w, http.StatusInternalServerError, map[string]any{
-			"revalidated": false, "now": s.now().UnixMilli(), "message": err.Error(),
+			"revalidated": false, "now": s.now().UnixMilli(), "code": codeRevalidateFailed, "message": msgSeeLog,
 		})
 		return
 	}
@@ -81,12 +72,59 @@ func (s *Server) serveRevalidate(w http.ResponseWriter, r *http.Request) {
 		resp.Results = []isr.PageResult{}
 	}
 	status := http.StatusOK
-	for _, pr := range results {
+	for i, pr := range results {
+		if pr.Error != "" {
+			s.log.Warn("revalidate page failed", zap.String("key", pr.Key), zap.String("result", pr.Result),
+				zap.String("error", pr.Error))
+			resp.Results[i].Error = msgPageFailed
+		}
 		if pr.Result == isr.ResultFailed {
 			resp.Revalidated, status = false, http.StatusInternalServerError
 		}
 	}
 	writeJSON(w, status, resp)
+}
+
+// guard answers r and returns false unless r may go on to the token
+// endpoint of what ("revalidation"): the endpoint is enabled, the method is method (or HEAD too, for
+// GET), the client is within its rate limit, the token is valid, and the
+// replica is within its overall rate limit.
+func (s *Server) guard(w http.ResponseWriter, r *http.Request, what, method string) bool {
+	now := s.clock()
+	switch {
+	case s.secret == "":
+		writeError(w, http.StatusNotFound, codeDisabled, what+" is disabled (ISR_REVALIDATE_SECRET is empty)")
+		return false
+	case r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead):
+		allow := method
+		if method == http.MethodGet {
+			allow = "GET, HEAD"
+		}
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, codeMethod, "use "+method)
+		return false
+	}
+	if wait := s.limit.client(r, now); wait > 0 {
+		writeTooMany(w, wait)
+		return false
+	}
+	if !s.authorized(r) {
+		writeError(w, http.StatusUnauthorized, codeInvalidToken, "Invalid token")
+		return false
+	}
+	if wait := s.limit.overall(now); wait > 0 {
+		writeTooMany(w, wait)
+		return false
+	}
+	return true
+}
+
+// authorized reports whether r presents the secret or the previous one.
+// Both are always compared, so that timing does not tell which matched.
+func (s *Server) authorized(r *http.Request) bool {
+	tok := token(r)
+	cur, prev := tokenMatches(tok, s.secret), tokenMatches(tok, s.previous)
+	return cur || prev
 }
 
 // token returns the token a request presents: from an Authorization Bearer
@@ -105,17 +143,16 @@ func token(r *http.Request) string {
 // tokenMatches compares got with want in constant time. Both are hashed
 // first, so that neither their contents nor their lengths leak through
 // timing (subtle.ConstantTimeCompare returns early on different lengths).
+// An empty want matches nothing.
 func tokenMatches(got, want string) bool {
-	if got == "" || want == "" {
-		return false
-	}
 	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1 && got != "" && want != ""
 }
 
 // An httpError is an error answered with its status code.
 type httpError struct {
 	status int
+	code   string
 	msg    string
 }
 
@@ -128,7 +165,7 @@ func readRevalidation(w http.ResponseWriter, r *http.Request) (isr.Revalidation,
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return isr.Revalidation{}, &httpError{http.StatusRequestEntityTooLarge,
+			return isr.Revalidation{}, &httpError{http.StatusRequestEntityTooLarge, codeTooLarge,
 				fmt.Sprintf("body larger than %d bytes", MaxRevalidateBody)}
 		}
 		return isr.Revalidation{}, fmt.Errorf("reading body: %w", err)
@@ -229,10 +266,6 @@ func parseMode(s string) (isr.Mode, bool) {
 		return isr.ModeDelete, true
 	}
 	return 0, false
-}
-
-func writeMessage(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"message": msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

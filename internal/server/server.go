@@ -6,6 +6,10 @@
 //
 //	POST /api/revalidate   revalidate paths and tags across the cluster
 //	GET  /api/inspect      the stored state of one page (same token)
+//
+// The two token endpoints are rate limited (see [RateLimit]) and answer
+// errors as {"code":...,"message":...} with a stable code.
+//
 //	GET  /healthz, /livez  alive: 200 as long as the process answers
 //	GET  /readyz           ready: 200 until [Server.Drain], then 503
 //	GET  /metrics          metrics, if Options.Metrics is set
@@ -32,9 +36,17 @@ type Options struct {
 	// the server's own endpoints, and performs revalidations. Required.
 	Handler *isr.Handler
 
-	// Secret is the token that authorizes POST /api/revalidate. Empty
-	// disables the endpoint: it answers 404.
+	// Secret is the token that authorizes POST /api/revalidate and GET
+	// /api/inspect. Empty disables both: they answer 404.
 	Secret string
+
+	// PreviousSecret is a second token accepted like Secret, so that the
+	// secret can be rotated without downtime. Empty accepts Secret only.
+	PreviousSecret string
+
+	// RateLimit bounds the requests to the token endpoints. The zero value
+	// sets no limit.
+	RateLimit RateLimit
 
 	// Logger receives one line per request. If nil, logging is disabled.
 	Logger *zap.Logger
@@ -58,6 +70,9 @@ type Server struct {
 	router   *mux.Router
 	cache    *isr.Handler
 	secret   string
+	previous string
+	limit    *limiter
+	clock    func() time.Time // of the rate limits; tests step it
 	log      *zap.Logger
 	now      func() time.Time
 	observer Observer
@@ -66,7 +81,8 @@ type Server struct {
 
 // New returns a Server for opts. It starts nothing.
 func New(opts Options) *Server {
-	s := &Server{cache: opts.Handler, secret: opts.Secret, log: opts.Logger, now: opts.Now}
+	s := &Server{cache: opts.Handler, secret: opts.Secret, previous: opts.PreviousSecret,
+		limit: newLimiter(opts.RateLimit), clock: time.Now, log: opts.Logger, now: opts.Now}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}

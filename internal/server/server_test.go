@@ -33,7 +33,9 @@ type fixture struct {
 	logs    *observer.ObservedLogs
 }
 
-func newFixture(t *testing.T, secret string) *fixture {
+// newFixture returns a fixture whose server has secret; each of with may
+// change its options first.
+func newFixture(t *testing.T, secret string, with ...func(*Options)) *fixture {
 	t.Helper()
 	f := &fixture{}
 	origin := isr.OriginFunc(func(ctx context.Context, r *http.Request) (*isr.Response, error) {
@@ -53,7 +55,11 @@ func newFixture(t *testing.T, secret string) *fixture {
 	}
 	core, logs := observer.New(zap.DebugLevel)
 	f.logs = logs
-	f.srv = New(Options{Handler: h, Secret: secret, Logger: zap.New(core), Now: func() time.Time { return fixedNow }})
+	opts := Options{Handler: h, Secret: secret, Logger: zap.New(core), Now: func() time.Time { return fixedNow }}
+	for _, w := range with {
+		w(&opts)
+	}
+	f.srv = New(opts)
 	return f
 }
 

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/isrcache/isrcache/internal/redistest"
+)
+
+// Secrets of TestLogNeverShowsSecrets: the revalidate token, the previous
+// one, and the password of a Redis ACL user.
+const (
+	tokenNow  = "k3y-Alpha-0123456789"
+	tokenPrev = "k3y-Bravo-9876543210"
+	redisPass = "pw-Charlie-555555555"
+)
+
+// TestLogNeverShowsSecrets runs a replica at debug level against a Redis
+// that needs a password, sends it every secret hidden in malformed and
+// well-formed queries, paths and headers (the four among them), and
+// finds none of them, raw or escaped, in anything it logged.
+func TestLogNeverShowsSecrets(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t, redistest.WithArgs("--user", "isr", "on", ">"+redisPass, "~*", "&*", "+@all"))
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/hangup/") { // the proxy logs a failed origin request
+			conn, _, _ := http.NewResponseController(w).Hijack()
+			conn.Close()
+			return
+		}
+		w.Header().Set("Cache-Control", "s-maxage=60")
+		fmt.Fprint(w, "page")
+	}))
+	t.Cleanup(origin.Close)
+	r := startReplica(t, map[string]string{
+		"ISR_ORIGIN": origin.URL, "ISR_LOG_LEVEL": "debug", "ISR_REVALIDATE_RATE": "0",
+		"ISR_REVALIDATE_SECRET": tokenNow, "ISR_REVALIDATE_SECRET_PREVIOUS": tokenPrev,
+		"ISR_REDIS_URL": "redis://isr:" + redisPass + "@" + rs.Addr() + "/0",
+	})
+	for _, sec := range []string{tokenNow, tokenPrev, redisPass} {
+		q := url.QueryEscape(sec)
+		for _, target := range []string{
+			"/api/revalidate?path=/x?secret=" + sec,
+			"/api/revalidate?path=/x;secret=" + sec,
+			"/api/revalidate?x=1;secret=" + sec,
+			"/api/revalidate?secret%3D" + q,
+			"/api/revalidate?path=%2Fx%3Fsecret%3D" + q,
+			"/api/revalidate/?secret=" + sec,
+			"/api/inspect?x=%zz;secret=" + sec,
+		} {
+			if resp, body := r.do(t, "POST", target, ""); resp.StatusCode != 401 && resp.StatusCode != 405 &&
+				resp.StatusCode != 200 {
+				t.Errorf("POST %s: got %d %s", target, resp.StatusCode, body)
+			}
+		}
+		for _, target := range []string{"/page?secret%3D" + q, "/page?x=1;secret=" + sec, "/p/" + sec, "/%2e%2e/" + sec} {
+			r.do(t, "GET", target, "")
+		}
+		r.do(t, "POST", "/hangup/"+sec+"?secret="+q, sec)
+		r.do(t, "GET", "/page", sec+"-not-quite")
+	}
+	// Authenticated: the token's own bytes sit inside the revalidated path.
+	if resp, body := r.do(t, "POST", "/api/revalidate?path=/p/"+tokenNow, tokenPrev); resp.StatusCode != 200 {
+		t.Errorf("revalidate with the previous token: got %d %s", resp.StatusCode, body)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	logs := r.out.String()
+	for _, sec := range []string{tokenNow, tokenPrev, redisPass} {
+		for _, sp := range []string{sec, url.QueryEscape(sec), url.PathEscape(sec), sec[:12]} {
+			if strings.Contains(logs, sp) {
+				t.Errorf("the log shows %q", sp)
+			}
+		}
+	}
+	if n := strings.Count(logs, "REDACTED"); n < 9 {
+		t.Errorf("REDACTED %d times, want the scrubber to have met every secret at least 3 times:\n%s", n, logs)
+	}
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	lines := 0
+	for sc.Scan() {
+		lines++
+	}
+	if lines < 40 {
+		t.Errorf("only %d log lines: the requests were not logged at debug level", lines)
+	}
+}
+
+// TestBadChunkedBody sends bodies with a broken chunked encoding through
+// the bypass proxy of a real replica: each is answered 400, not 502, and
+// the origin is not blamed in the log.
+func TestBadChunkedBody(t *testing.T) {
+	t.Parallel()
+	origin, _ := startOrigin(t)
+	r := startReplica(t, map[string]string{"ISR_ORIGIN": origin.URL})
+	addr := strings.TrimPrefix(r.base, "http://")
+	for name, body := range map[string]string{
+		"bare LF after size":  "5\nhello\r\n0\r\n\r\n",
+		"bare LF after data":  "5\r\nhello\n0\r\n\r\n",
+		"bad size":            "zz\r\nhello\r\n0\r\n\r\n",
+		"size larger than it": "ffffffffffffffffff\r\nx\r\n",
+	} {
+		status := rawPost(t, addr, "/form", body)
+		if status != http.StatusBadRequest {
+			t.Errorf("%s: got %d, want 400", name, status)
+		}
+	}
+	if status := rawPost(t, addr, "/form", "5\r\nhello\r\n0\r\n\r\n"); status != http.StatusOK {
+		t.Errorf("good chunked body: got %d, want 200", status)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if logs := r.out.String(); strings.Contains(logs, "origin request failed") || !strings.Contains(logs, "bad request body") {
+		t.Errorf("want the bad bodies logged as such, never as an origin failure:\n%s", logs)
+	}
+}
+
+// rawPost sends a POST with a chunked body written as is, and returns the
+// answer's status.
+func rawPost(t *testing.T, addr, path, chunked string) int {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n%s", path, chunked)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
