@@ -65,6 +65,7 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 		zap.String("origin", cfg.Origin.Redacted()),
 		zap.String("redis", cfg.RedactedRedisURL()),
 		zap.Bool("revalidate_endpoint", cfg.RevalidateSecret != ""),
+		zap.Bool("nextjs_preview_id", cfg.NextPreviewID != ""),
 		zap.Int("routes", len(cfg.Routes)),
 		zap.Duration("revalidate", cfg.Revalidate))
 	if cfg.RevalidateSecret == "" {
@@ -92,6 +93,7 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 		L1Bytes:       cfg.L1Bytes,
 		L1MaxAge:      cfg.L1MaxAge,
 		Budget:        budget,
+		NextPreviewID: cfg.NextPreviewID,
 		Logger:        log,
 		Observer:      m,
 	})

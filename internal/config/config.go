@@ -65,6 +65,12 @@ type Config struct {
 	// with a burst of one second's worth (ISR_REVALIDATE_RATE_TOTAL).
 	// Default: 50; 0: no limit.
 	RevalidateRateTotal float64
+	// NextPreviewID is the previewModeId of a Next.js origin
+	// (ISR_NEXTJS_PREVIEW_ID, or the content of ISR_NEXTJS_PREVIEW_ID_FILE),
+	// read from the app's .next/prerender-manifest.json at deploy time:
+	// regenerations then ask Next to render anew. Empty means they get
+	// Next's cached copies. A secret: never printed.
+	NextPreviewID string
 	// Revalidate is the revalidate time of pages that neither a route nor
 	// the origin gives one (ISR_REVALIDATE). Default: 60s.
 	Revalidate time.Duration
@@ -101,10 +107,11 @@ type Config struct {
 }
 
 // Secrets returns every secret of c that must never be logged: the
-// revalidate tokens and the Redis passwords. Empty ones are left out.
+// revalidate tokens, the Next.js preview id and the Redis passwords. Empty
+// ones are left out.
 func (c Config) Secrets() []string {
 	var out []string
-	for _, s := range append([]string{c.RevalidateSecret, c.RevalidateSecretPrevious}, redisPasswords(c.RedisURL)...) {
+	for _, s := range append([]string{c.RevalidateSecret, c.RevalidateSecretPrevious, c.NextPreviewID}, redisPasswords(c.RedisURL)...) {
 		if s != "" {
 			out = append(out, s)
 		}
@@ -175,6 +182,8 @@ var settings = []setting{
 	{"revalidate-secret-previous-file", "ISR_REVALIDATE_SECRET_PREVIOUS_FILE", "", "file holding the second token"},
 	{"revalidate-rate", "ISR_REVALIDATE_RATE", "10", "requests per second one client address may send to /api/revalidate and /api/inspect; 0: no limit"},
 	{"revalidate-rate-total", "ISR_REVALIDATE_RATE_TOTAL", "50", "accepted revalidations per second of one replica, all clients together; 0: no limit"},
+	{"nextjs-preview-id", "ISR_NEXTJS_PREVIEW_ID", "", "a Next.js origin's previewModeId (.next/prerender-manifest.json): regenerations re-render in Next"},
+	{"nextjs-preview-id-file", "ISR_NEXTJS_PREVIEW_ID_FILE", "", "file holding the Next.js previewModeId"},
 	{"revalidate", "ISR_REVALIDATE", "60", "default revalidate time: seconds or a duration such as 90s"},
 	{"routes", "ISR_ROUTES", "", "path of a YAML route file"},
 	{"expire", "ISR_EXPIRE", "168h", "how long a page is kept after it was written"},

@@ -204,6 +204,32 @@ func TestLoadPreviousSecretAndSecrets(t *testing.T) {
 	}
 }
 
+func TestLoadNextPreviewID(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "preview-id")
+	if err := os.WriteFile(file, []byte("0f3c9a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{nil, base("ISR_NEXTJS_PREVIEW_ID", "0f3c9a")},
+		{nil, base("ISR_NEXTJS_PREVIEW_ID_FILE", file)},
+		{[]string{"-nextjs-preview-id-file", file}, base()},
+	} {
+		if c, err := Load(tt.args, env(tt.env)); err != nil || c.NextPreviewID != "0f3c9a" {
+			t.Errorf("Load(%q, %q): NextPreviewID %q, %v; want 0f3c9a", tt.args, tt.env, c.NextPreviewID, err)
+		} else if !slices.Contains(c.Secrets(), "0f3c9a") {
+			t.Errorf("Secrets() = %q does not list the preview id: logs would not redact it", c.Secrets())
+		}
+	}
+	_, err := Load(nil, env(base("ISR_NEXTJS_PREVIEW_ID", "a", "ISR_NEXTJS_PREVIEW_ID_FILE", file)))
+	if err == nil || !strings.Contains(err.Error(), "both ISR_NEXTJS_PREVIEW_ID and ISR_NEXTJS_PREVIEW_ID_FILE") || strings.Contains(err.Error(), "0f3c9a") {
+		t.Errorf("both set: %v, want an error naming both and not the id", err)
+	}
+}
+
 func TestLoadRoutesFile(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "routes.yaml")

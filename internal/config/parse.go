@@ -54,6 +54,9 @@ func parse(v map[string]value) (Config, error) {
 	if c.RevalidateRateTotal, err = parseRate(v["revalidate-rate-total"]); err != nil {
 		return c, err
 	}
+	if c.NextPreviewID, err = parseSecret(v["nextjs-preview-id"], v["nextjs-preview-id-file"]); err != nil {
+		return c, err
+	}
 	durations := []struct {
 		dst  *time.Duration
 		name string
@@ -146,7 +149,8 @@ func parseRedisURL(v value) (string, error) {
 	return v.raw, nil
 }
 
-// parseSecret returns the revalidate secret, given directly or in a file.
+// parseSecret returns a secret given directly or in a file (its content
+// without trailing whitespace).
 func parseSecret(direct, file value) (string, error) {
 	switch {
 	case direct.raw != "" && file.raw != "":

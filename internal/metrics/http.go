@@ -18,6 +18,7 @@ var (
 	bypassReasons = []string{
 		"method", "authorization", "cookie", "range", "upgrade", "route",
 		"status", "set-cookie", "private", "no-store", "vary", "too-large",
+		"next-asset", "too-many-variants", "variant-mismatch",
 	}
 	revalidateResults = []string{
 		isr.ResultRegenerated, isr.ResultStale, isr.ResultDeleted, isr.ResultNotCached, isr.ResultFailed,

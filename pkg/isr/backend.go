@@ -23,6 +23,10 @@ var (
 	// ErrLockLost is returned by Lock.Refresh and Lock.Release when the lock
 	// expired and is no longer held by the caller.
 	ErrLockLost = errors.New("isr: lock lost")
+	// ErrTooManyVariants is returned by Store.Put for a new variant of a
+	// page that has MaxVariants variants stored already. Nothing is
+	// written.
+	ErrTooManyVariants = errors.New("isr: too many variants of one page")
 )
 
 // Never is the Revalidate value of a page that stays fresh until it is
@@ -48,7 +52,8 @@ type Page struct {
 	// X-ISR-Tags headers and from the route rule.
 	Tags []string
 	// Revalidate is how long the page stays fresh after it is written.
-	// Never means it stays fresh until revalidated on demand.
+	// Never means it stays fresh until revalidated on demand; zero means
+	// it is stale as soon as it is written (the origin said its copy was).
 	Revalidate time.Duration
 	// Gen is the generation of the page: the fencing token it was written
 	// with. Set by the store on Get; ignored by Put.
@@ -103,6 +108,11 @@ const (
 
 // Store is the page store shared by all replicas.
 //
+// A key may name a variant of a page (see VariantSep). The store keeps an
+// index of each page's variants: Put of a variant adds it, up to
+// MaxVariants; Invalidate of a page's key acts on the page and every
+// variant of it; Variants lists them.
+//
 // Writes are fenced: Token issues a number larger than any issued before for
 // the key, and Put refuses a token not larger than the stored page's, so a
 // regenerator that paused past its lock can never overwrite a newer page.
@@ -122,8 +132,15 @@ type Store interface {
 	Put(ctx context.Context, key string, token int64, p *Page, ttl time.Duration) (fresh bool, err error)
 	// Invalidate marks the pages under keys stale (ModeEager, ModeStale) or
 	// deletes them (ModeDelete). found[i] reports whether a page was stored
-	// under keys[i]. Keys with no page are left alone.
+	// under keys[i]. Keys with no page are left alone. A page's key
+	// covers its variants too: each is marked or deleted, and announced,
+	// as the page is, and found[i] is also true when only a variant was
+	// stored.
 	Invalidate(ctx context.Context, mode Mode, keys ...string) (found []bool, err error)
+	// Variants returns, for each of keys, the keys of the variants stored
+	// for that page (none for a key that is itself a variant), in no
+	// particular order. It may list variants that expired since.
+	Variants(ctx context.Context, keys ...string) ([][]string, error)
 	// TagKeys returns the keys of the stored pages tagged with tag. It may
 	// return keys whose pages expired since; callers tolerate that.
 	TagKeys(ctx context.Context, tag string) ([]string, error)

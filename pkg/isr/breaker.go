@@ -281,6 +281,15 @@ func (b *Breaker) TagKeys(ctx context.Context, tag string) (keys []string, err e
 	return keys, err
 }
 
+// Variants calls the store's Variants through the breaker.
+func (b *Breaker) Variants(ctx context.Context, keys ...string) (vs [][]string, err error) {
+	err = b.call(ctx, func(ctx context.Context) error {
+		vs, err = b.next.Variants(ctx, keys...)
+		return err
+	})
+	return vs, err
+}
+
 // TryLock calls the locker's TryLock through the breaker. The lock's
 // Refresh and Release go through the breaker too.
 func (b *Breaker) TryLock(ctx context.Context, key string, ttl time.Duration) (Lock, error) {

@@ -31,6 +31,8 @@ type Handler struct {
 	backoff backoffs           // keys not to regenerate for a while
 	seqs    sequences          // last event number per shard seen by Run
 
+	nextWarning sync.Once // the warning that NextPreviewID is missing
+
 	bg       context.Context // parent of background work; cancelled by Shutdown
 	cancelBG context.CancelFunc
 	running  sync.WaitGroup // background regenerations
@@ -62,16 +64,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	rl := h.routes.match(p)
-	if reason := bypassReason(r); reason != "" || rl.Bypass {
+	page, variant := requestVariant(r, p)
+	rl := h.routes.match(page)
+	if reason := bypassReason(r, p, variant); reason != "" || rl.Bypass {
 		h.serveBypass(w, r, orString(reason, reasonRoute))
 		return
 	}
-	if !rl.serves(p) {
+	if !rl.serves(page) {
 		h.serveNotFound(w, r)
 		return
 	}
-	key := joinKey(p, canonicalQuery(r.URL.RawQuery, rl.Query))
+	key := withVariant(joinKey(page, canonicalQuery(r.URL.RawQuery, rl.Query)), variant)
 	e, err := h.lookup(r.Context(), key)
 	switch {
 	case err == nil && !e.Stale():
@@ -122,14 +125,16 @@ func (h *Handler) serveNotFound(w http.ResponseWriter, r *http.Request) {
 }
 
 // syntheticRequest is the request the origin sees for key: a GET of the
-// key's path and query with no client headers, so nothing the key does not
-// capture can change the page (no unkeyed input, no credentials).
+// key's path and query, carrying the key's variant (see VariantSep) and no
+// other client header, so nothing the key does not capture can change the
+// page (no unkeyed input, no credentials).
 func syntheticRequest(ctx context.Context, key string) *http.Request {
-	p, q := splitKey(key)
+	p, q := splitKey(BaseKey(key))
 	u := &url.URL{RawQuery: q}
 	u.Path, _ = url.PathUnescape(p)
 	u.RawPath = p
 	r := (&http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}).WithContext(ctx)
+	applyVariant(r, variantOf(key))
 	r.RequestURI = u.RequestURI()
 	return r
 }

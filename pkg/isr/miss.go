@@ -100,7 +100,7 @@ func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 				return &fillResult{rendered: &rendered{entry: e}, owner: owner, collapsed: true}
 			}
 			if isStoreError(err) {
-				return &fillResult{rendered: h.renderAndStore(ctx, key, rl), owner: owner}
+				return &fillResult{rendered: h.renderAndStore(ctx, key, rl, false), owner: owner}
 			}
 		}
 		lock, err := h.opts.Backend.TryLock(ctx, key, h.opts.LockTTL)
@@ -109,7 +109,7 @@ func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 			return h.fillLocked(ctx, key, rl, owner, lock)
 		case !errors.Is(err, ErrLocked) || time.Now().After(deadline):
 			h.opts.Logger.Warn("rendering without the lock", zap.String("key", key), zap.Error(err))
-			return &fillResult{rendered: h.renderAndStore(ctx, key, rl), owner: owner}
+			return &fillResult{rendered: h.renderAndStore(ctx, key, rl, false), owner: owner}
 		}
 		waited = true
 		t := time.NewTimer(poll)
@@ -126,7 +126,7 @@ func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 func (h *Handler) fillUnstored(key string, owner *int) *fillResult {
 	ctx, cancel := context.WithTimeout(h.bg, h.opts.RenderTimeout+time.Second)
 	defer cancel()
-	resp, err := h.renderOrigin(ctx, key)
+	resp, err := h.renderOrigin(ctx, key, false)
 	if err != nil {
 		return &fillResult{rendered: &rendered{err: err}, owner: owner}
 	}
@@ -147,7 +147,7 @@ func (h *Handler) fillLocked(ctx context.Context, key string, rl *rule, owner *i
 		return &fillResult{rendered: &rendered{entry: e}, owner: owner, collapsed: true}
 	}
 	start := time.Now()
-	o := h.renderAndStore(ctx, key, rl)
+	o := h.renderAndStore(ctx, key, rl, false)
 	h.opts.Logger.Info("rendered", zap.String("key", key), zap.Duration("duration", time.Since(start)),
 		zap.Bool("stored", o.entry != nil), zap.String("not_stored", o.why), zap.Error(o.err))
 	return &fillResult{rendered: o, owner: owner}

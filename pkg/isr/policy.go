@@ -2,6 +2,7 @@ package isr
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -22,12 +23,17 @@ const (
 	reasonNoStore   = "no-store"
 	reasonVary      = "vary"
 	reasonTooLarge  = "too-large"
+	reasonAsset     = "next-asset"        // Next.js build assets: passed through
+	reasonVariants  = "too-many-variants" // past MaxVariants for the page
+	reasonMismatch  = "variant-mismatch"  // HTML for an RSC request, or the reverse
 )
 
-// bypassReason says why r must not be served from or stored in the shared
-// cache, or "" if it may be.
-func bypassReason(r *http.Request) string {
+// bypassReason says why r, for the page path p and its variant v, must not
+// be served from or stored in the shared cache, or "" if it may be.
+func bypassReason(r *http.Request, p string, v url.Values) string {
 	switch {
+	case nextAsset(p):
+		return reasonAsset
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
 		return reasonMethod
 	case r.Header.Get("Authorization") != "":
@@ -38,6 +44,8 @@ func bypassReason(r *http.Request) string {
 		return reasonRange
 	case r.Header.Get("Upgrade") != "":
 		return reasonUpgrade
+	case len(v) > 0 && len(v.Encode()) > maxVariantBytes:
+		return reasonTooLarge
 	}
 	return ""
 }
@@ -75,9 +83,10 @@ func unstorable(resp *Response) string {
 	}
 	for _, v := range resp.Header.Values("Vary") {
 		for _, f := range strings.Split(v, ",") {
-			// Stored bodies are identity-encoded for every client, so
-			// Accept-Encoding is the only variance the cache may ignore.
-			if f = strings.TrimSpace(f); f != "" && !strings.EqualFold(f, "Accept-Encoding") {
+			// The key captures the variant headers; stored bodies are
+			// identity-encoded for every client, so Accept-Encoding is
+			// the only other variance the cache may ignore.
+			if f = strings.TrimSpace(f); f != "" && !variantVary(f) {
 				return reasonVary
 			}
 		}

@@ -8,47 +8,53 @@ import (
 	"go.uber.org/zap"
 )
 
-// startRegeneration regenerates key in the background, unless this process
-// already does, the key is backing off after a failure, or the Handler is
-// shutting down. The visitor who triggered it is not waited for.
+// startRegeneration regenerates key's page in the background, unless this
+// process already does, the page is backing off after a failure, or the
+// Handler is shutting down. The visitor who triggered it is not waited for.
 func (h *Handler) startRegeneration(key string, rl *rule) {
-	if h.backoff.active(key, h.opts.Now()) || !h.regens.start(key) {
+	page := BaseKey(key)
+	if h.backoff.active(page, h.opts.Now()) || !h.regens.start(page) {
 		return
 	}
 	if !h.track() {
-		h.regens.done(key)
+		h.regens.done(page)
 		return
 	}
 	h.opts.Go(func() {
 		defer h.running.Done()
-		defer h.regens.done(key)
+		defer h.regens.done(page)
 		_, _ = h.regenerate(h.bg, key, rl, false)
 	})
 }
 
-// regenerate renders key under the cluster lock and stores the result. On
+// regenerate renders the page of key (its BaseKey) under the page's cluster
+// lock and stores it, then each variant the store holds for the page. On
 // the stale path (eager false) a lock held elsewhere means another replica
 // regenerates: it returns at once. An eager revalidation waits for that
 // holder, whose render may predate the revalidation, and renders after it.
 //
-// A failed render keeps the old page. The lock is then kept for
-// FailureBackoff, so no replica retries the key before it expires.
+// The page is rendered anew (Options.NextPreviewID); its variants are read
+// after it, from the cache that render refreshed, so a Next.js origin
+// renders once per regeneration. A failed render keeps the old pages. The
+// lock is then kept for FailureBackoff, so no replica retries the page
+// before it expires.
 func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bool) (string, error) {
 	start := time.Now()
-	log := h.opts.Logger.With(zap.String("key", key), zap.Bool("eager", eager))
-	lock, err := h.opts.Backend.TryLock(ctx, key, h.opts.LockTTL)
+	page := BaseKey(key)
+	log := h.opts.Logger.With(zap.String("key", page), zap.Bool("eager", eager))
+	lock, err := h.opts.Backend.TryLock(ctx, page, h.opts.LockTTL)
 	if errors.Is(err, ErrLocked) {
 		if !eager {
 			// Another replica renders; don't ask Redis again on every visit.
-			h.backoff.set(key, h.opts.Now().Add(min(time.Second, h.opts.LockTTL)))
+			h.backoff.set(page, h.opts.Now().Add(min(time.Second, h.opts.LockTTL)))
 			log.Debug("regeneration skipped: lock busy")
 			h.opts.Observer.Regeneration(RegenBusy, time.Since(start))
 			return "busy", nil
 		}
-		lock, err = h.lockWait(ctx, key)
+		lock, err = h.lockWait(ctx, page)
 	}
 	if err != nil {
-		h.backoff.set(key, h.opts.Now().Add(min(time.Second, h.opts.FailureBackoff)))
+		h.backoff.set(page, h.opts.Now().Add(min(time.Second, h.opts.FailureBackoff)))
 		log.Warn("regeneration failed: no lock", zap.Error(err))
 		h.opts.Observer.Regeneration(RegenFailed, time.Since(start))
 		return ResultFailed, err
@@ -56,7 +62,7 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 	keep := false
 	defer func() {
 		if !keep {
-			h.release(ctx, key, lock)
+			h.release(ctx, page, lock)
 		}
 	}()
 	if !eager {
@@ -72,7 +78,7 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 		if !eager {
 			// Every slot is taken: the page stays STALE; a visit after the
 			// backoff tries again.
-			h.backoff.set(key, h.opts.Now().Add(min(time.Second, h.opts.FailureBackoff)))
+			h.backoff.set(page, h.opts.Now().Add(min(time.Second, h.opts.FailureBackoff)))
 			log.Debug("regeneration deferred: budget spent")
 			h.opts.Observer.Regeneration(RegenDeferred, time.Since(start))
 			return "deferred", nil
@@ -82,7 +88,7 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 		return ResultFailed, err
 	}
 	defer release()
-	o := h.renderAndStore(ctx, key, rl)
+	o := h.renderAndStore(ctx, page, rl, true)
 	dur := zap.Duration("duration", time.Since(start))
 	if o.failed() {
 		err := o.err
@@ -94,21 +100,45 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 		if ctx.Err() == nil && lock.Refresh(ctx, h.opts.FailureBackoff) == nil {
 			keep = true
 		}
-		h.backoff.set(key, h.opts.Now().Add(h.opts.FailureBackoff))
+		h.backoff.set(page, h.opts.Now().Add(h.opts.FailureBackoff))
 		log.Warn("regeneration failed: old page kept", dur, zap.Error(err))
 		h.opts.Observer.Regeneration(RegenFailed, time.Since(start))
 		return ResultFailed, err
 	}
-	h.backoff.clear(key)
+	h.backoff.clear(page)
+	h.regenerateVariants(ctx, page, rl, log)
 	if o.fenced {
 		log.Info("regeneration rejected: a newer page is stored", dur)
 		h.opts.Observer.Regeneration(RegenFenced, time.Since(start))
 		return ResultRegenerated, nil
 	}
+	if o.entry.Stale() {
+		// The origin's copy was stale (Next's own cache): try again soon,
+		// not on every visit.
+		h.backoff.set(page, h.opts.Now().Add(min(time.Second, h.opts.FailureBackoff)))
+	}
 	log.Info("regenerated", dur, zap.Int64("gen", o.entry.Page.Gen), zap.Int("status", o.entry.Page.Status),
 		zap.Bool("fresh", !o.entry.Stale()))
 	h.opts.Observer.Regeneration(RegenWritten, time.Since(start))
 	return ResultRegenerated, nil
+}
+
+// regenerateVariants renders and stores each variant the store holds for
+// page, after the page itself: a Next.js origin answers them from the cache
+// that the page's render refreshed. A variant whose render fails keeps its
+// old copy.
+func (h *Handler) regenerateVariants(ctx context.Context, page string, rl *rule, log *zap.Logger) {
+	vs, err := h.opts.Backend.Variants(ctx, page)
+	if err != nil {
+		log.Warn("variants not regenerated: cannot list them", zap.Error(err))
+		return
+	}
+	for _, v := range vs[0] {
+		if o := h.renderAndStore(ctx, v, rl, false); o.failed() {
+			log.Warn("variant regeneration failed: old copy kept", zap.String("variant", v),
+				zap.String("not_stored", o.why), zap.Error(o.err))
+		}
+	}
 }
 
 // lockWait waits for the lock of key, woken by the key's write events and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -29,35 +30,44 @@ func (o *rendered) failed() bool {
 // that arrives during the render makes the write stale, and a regenerator
 // that stalls past its lock cannot overwrite a newer page. A store that
 // fails does not stop the render: the response is still served, unstored.
-func (h *Handler) renderAndStore(ctx context.Context, key string, rl *rule) *rendered {
+// fresh asks the origin for a new render rather than a copy it cached (see
+// Options.NextPreviewID).
+func (h *Handler) renderAndStore(ctx context.Context, key string, rl *rule, fresh bool) *rendered {
 	store := h.opts.Backend
 	token, tokErr := store.Token(ctx, key)
 	if tokErr != nil {
 		h.storeTrouble("store unavailable: rendering without storing", key, tokErr)
 	}
-	resp, err := h.renderOrigin(ctx, key)
+	resp, err := h.renderOrigin(ctx, key, fresh)
 	if err != nil {
 		return &rendered{err: err}
 	}
 	if why := unstorable(resp); why != "" {
 		return &rendered{resp: resp, why: why}
 	}
+	if variantMismatch(key, resp) {
+		return &rendered{resp: resp, why: reasonMismatch}
+	}
 	if tokErr != nil {
 		return &rendered{resp: resp, why: "store-unavailable"}
 	}
 	page := h.pageOf(key, rl, resp, token)
 	seen := h.l1.mark()
-	fresh, err := store.Put(ctx, key, token, page, h.ttl(page))
+	stored, err := store.Put(ctx, key, token, page, h.ttl(page))
 	switch {
 	case errors.Is(err, ErrFenced):
 		return &rendered{resp: resp, why: "fenced", fenced: true}
+	case errors.Is(err, ErrTooManyVariants):
+		h.opts.Logger.Warn("variant not stored: its page has too many", zap.String("key", key),
+			zap.Int("max_variants", MaxVariants))
+		return &rendered{resp: resp, why: reasonVariants}
 	case err != nil:
 		h.storeTrouble("store write failed", key, err)
 		return &rendered{resp: resp, why: "store-unavailable"}
 	}
 	e := &Entry{Page: page, Fresh: page.Revalidate}
 	switch {
-	case !fresh:
+	case !stored:
 		e.Fresh = 0
 	case page.Revalidate == Never:
 		e.Fresh = Forever
@@ -66,13 +76,26 @@ func (h *Handler) renderAndStore(ctx context.Context, key string, rl *rule) *ren
 	return &rendered{entry: e}
 }
 
-// renderOrigin asks the origin for key, bounded by RenderTimeout.
-func (h *Handler) renderOrigin(ctx context.Context, key string) (*Response, error) {
+// renderOrigin asks the origin for key, bounded by RenderTimeout. fresh
+// asks a Next.js origin to render anew (see Options.NextPreviewID).
+func (h *Handler) renderOrigin(ctx context.Context, key string, fresh bool) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.RenderTimeout)
 	defer cancel()
 	r := syntheticRequest(ctx, key)
 	r.Header.Set("User-Agent", "isrcache")
-	return h.opts.Origin.Render(ctx, r)
+	if fresh && h.opts.NextPreviewID != "" {
+		r.Header.Set(headerPrerenderRevalidate, h.opts.NextPreviewID)
+	}
+	resp, err := h.opts.Origin.Render(ctx, r)
+	if err == nil && h.opts.NextPreviewID == "" && resp.Header.Get(headerNextCache) != "" {
+		h.nextWarning.Do(func() {
+			h.opts.Logger.Warn("the origin is Next.js (it sends x-nextjs-cache) but no preview id is set: "+
+				"regenerations will get Next's cached, possibly stale, copies. Set ISR_NEXTJS_PREVIEW_ID "+
+				"(Options.NextPreviewID) to preview.previewModeId of the app's .next/prerender-manifest.json",
+				zap.String("key", key))
+		})
+	}
+	return resp, err
 }
 
 // pageOf turns a storable response into a page: its revalidate time is the
@@ -88,6 +111,9 @@ func (h *Handler) pageOf(key string, rl *rule, resp *Response, token int64) *Pag
 	}
 	if notFound(resp.Status) && (rev == Never || rev > h.opts.NotFoundTTL) {
 		rev = h.opts.NotFoundTTL
+	}
+	if strings.EqualFold(resp.Header.Get(headerNextCache), "STALE") {
+		rev = 0 // Next's own copy is stale: never stored as fresh
 	}
 	return &Page{Key: key, Status: resp.Status, Header: StoredHeader(resp.Header), Body: resp.Body,
 		Tags: pageTags(rl.Tags, resp.Header), Revalidate: rev, Gen: token}

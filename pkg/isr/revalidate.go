@@ -45,6 +45,7 @@ func (h *Handler) Revalidate(ctx context.Context, rv Revalidation) ([]PageResult
 			return nil, fmt.Errorf("isr: revalidate tag %q: %w", tag, err)
 		}
 		for _, k := range keys {
+			k = BaseKey(k) // a variant's page: revalidating it covers the variant
 			p, _ := splitKey(k)
 			targets = append(targets, target{path: k, key: k, rl: h.routes.match(p)})
 		}
@@ -58,10 +59,7 @@ func (h *Handler) Revalidate(ctx context.Context, rv Revalidation) ([]PageResult
 	if err != nil {
 		return nil, fmt.Errorf("isr: revalidate: %w", err)
 	}
-	now := h.opts.Now()
-	for _, k := range keys {
-		h.l1.apply(k, 0, now) // read-your-writes here; the event reaches the others
-	}
+	h.dropLocal(ctx, keys)
 	results := make([]PageResult, len(targets))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxRevalidateParallel)
@@ -87,7 +85,28 @@ func (h *Handler) Revalidate(ctx context.Context, rv Revalidation) ([]PageResult
 	return results, nil
 }
 
-// targets validates and canonicalises paths.
+// dropLocal drops the pages under keys and their variants from the hot
+// cache, for read-your-writes on this replica; the store's events reach the
+// others (and this one too, a moment later).
+func (h *Handler) dropLocal(ctx context.Context, keys []string) {
+	now := h.opts.Now()
+	for _, k := range keys {
+		h.l1.apply(k, 0, now)
+	}
+	variants, err := h.opts.Backend.Variants(ctx, keys...)
+	if err != nil {
+		h.storeTrouble("revalidation: variants not listed; their events will drop them", "", err)
+		return
+	}
+	for _, vs := range variants {
+		for _, k := range vs {
+			h.l1.apply(k, 0, now)
+		}
+	}
+}
+
+// targets validates and canonicalises paths. A Next.js data route's path
+// stands for its page.
 func (h *Handler) targets(paths []string) ([]target, error) {
 	out := make([]target, 0, len(paths))
 	for _, raw := range paths {
@@ -95,6 +114,9 @@ func (h *Handler) targets(paths []string) ([]target, error) {
 		cp, err := ParsePath(p)
 		if err != nil {
 			return nil, err
+		}
+		if _, page, ok := dataRoute(cp); ok {
+			cp = page
 		}
 		rl := h.routes.match(cp)
 		out = append(out, target{path: raw, key: joinKey(cp, canonicalQuery(q, rl.Query)), rl: rl})

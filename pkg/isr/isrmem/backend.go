@@ -64,6 +64,7 @@ type Backend struct {
 	counter int64      // the last token, floor or deletion mark issued
 	recs    map[string]*record
 	tags    map[string]map[string]struct{} // tag → keys
+	vars    map[string]map[string]struct{} // page key → keys of its stored variants
 	order   list.List                      // of *record, least recently written first
 	expiry  expiryHeap                     // records with an expiry, soonest first
 	bytes   int64                          // sum of record sizes
@@ -100,6 +101,7 @@ func New(opts *Options) *Backend {
 		maxBytes:    256 << 20,
 		recs:        make(map[string]*record),
 		tags:        make(map[string]map[string]struct{}),
+		vars:        make(map[string]map[string]struct{}),
 		locks:       make(map[string]*heldLock),
 		lockSweepAt: 64,
 		listeners:   make(map[*listener]struct{}),
@@ -168,6 +170,9 @@ func (b *Backend) Put(ctx context.Context, key string, token int64, p *isr.Page,
 	now := b.now()
 	b.prune(now)
 	rec := b.recs[key]
+	if isr.IsVariant(key) && (rec == nil || rec.page == nil) && len(b.vars[isr.BaseKey(key)]) >= isr.MaxVariants {
+		return false, isr.ErrTooManyVariants
+	}
 	if rec == nil {
 		rec = &record{key: key, heapIdx: -1}
 		b.recs[key] = rec
@@ -206,24 +211,57 @@ func (b *Backend) Invalidate(ctx context.Context, mode isr.Mode, keys ...string)
 	b.prune(now)
 	found := make([]bool, len(keys))
 	for i, key := range keys {
-		rec := b.recs[key]
-		if rec == nil || rec.page == nil {
-			continue
+		group := []string{key}
+		if !isr.IsVariant(key) {
+			for v := range b.vars[key] {
+				group = append(group, v)
+			}
 		}
-		found[i] = true
-		b.counter++
-		if mode == isr.ModeDelete {
-			rec.min = b.counter
-			b.setPage(rec, nil)
-			b.setExpiry(rec, now.Add(tombstoneTTL))
-			b.order.MoveToBack(rec.elem)
-			b.publish(isr.EventDeleted, key, rec.min)
-			continue
+		for _, k := range group {
+			found[i] = b.invalidate(mode, k, now) || found[i]
 		}
-		rec.floor, rec.stale = b.counter, true
-		b.publish(isr.EventStale, key, rec.floor)
 	}
 	return found, nil
+}
+
+// invalidate marks the page under key stale or deletes it, and reports
+// whether one was stored. b.mu must be held.
+func (b *Backend) invalidate(mode isr.Mode, key string, now time.Time) bool {
+	rec := b.recs[key]
+	if rec == nil || rec.page == nil {
+		return false
+	}
+	b.counter++
+	if mode == isr.ModeDelete {
+		rec.min = b.counter
+		b.setPage(rec, nil)
+		b.setExpiry(rec, now.Add(tombstoneTTL))
+		b.order.MoveToBack(rec.elem)
+		b.publish(isr.EventDeleted, key, rec.min)
+		return true
+	}
+	rec.floor, rec.stale = b.counter, true
+	b.publish(isr.EventStale, key, rec.floor)
+	return true
+}
+
+// Variants lists the variants stored for each of keys. See
+// [isr.Store.Variants].
+func (b *Backend) Variants(ctx context.Context, keys ...string) ([][]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("isrmem: variants: %w", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.prune(b.now())
+	out := make([][]string, len(keys))
+	for i, key := range keys {
+		for v := range b.vars[key] {
+			out[i] = append(out[i], v)
+		}
+		slices.Sort(out[i])
+	}
+	return out, nil
 }
 
 // TagKeys returns the keys of the stored pages tagged with tag, sorted.

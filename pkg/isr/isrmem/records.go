@@ -45,8 +45,11 @@ func (b *Backend) evict() {
 }
 
 // setPage replaces rec's page by p (nil for a tombstone), updating the tag
-// index and the byte count.
+// and variant indexes and the byte count.
 func (b *Backend) setPage(rec *record, p *isr.Page) {
+	if isr.IsVariant(rec.key) {
+		b.indexVariant(rec.key, p != nil)
+	}
 	if rec.page != nil {
 		for _, tag := range rec.page.Tags {
 			if keys := b.tags[tag]; keys != nil {
@@ -72,6 +75,24 @@ func (b *Backend) setPage(rec *record, p *isr.Page) {
 		}
 	}
 	b.bytes += rec.size
+}
+
+// indexVariant adds the variant key to its page's variant index, or removes
+// it.
+func (b *Backend) indexVariant(key string, stored bool) {
+	page := isr.BaseKey(key)
+	vs := b.vars[page]
+	switch {
+	case stored && vs == nil:
+		b.vars[page] = map[string]struct{}{key: {}}
+	case stored:
+		vs[key] = struct{}{}
+	case vs != nil:
+		delete(vs, key)
+		if len(vs) == 0 {
+			delete(b.vars, page)
+		}
+	}
 }
 
 // setExpiry sets rec's hard expiry; zero means never.

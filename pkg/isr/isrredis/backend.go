@@ -174,11 +174,28 @@ func keyHash(key string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-func (b *Backend) pageKey(key string) string { return b.prefix + ":p:{" + keyHash(key) + "}" }
-func (b *Backend) lockKey(key string) string { return b.prefix + ":l:{" + keyHash(key) + "}" }
-func (b *Backend) tagKey(tag string) string  { return b.prefix + ":t:" + tag }
-func (b *Backend) seqKey() string            { return b.prefix + ":seq" }
-func (b *Backend) channel() string           { return b.prefix + ":events" }
+// slotKey is the Redis key of kind ("p" page, "l" lock) for key. The keys
+// of a page's variants carry the page's hash tag, so that one script acts
+// on a page and all its variants (and Redis Cluster keeps them together).
+func (b *Backend) slotKey(kind, key string) string {
+	k := b.prefix + ":" + kind + ":{" + keyHash(isr.BaseKey(key)) + "}"
+	if isr.IsVariant(key) {
+		k += ":" + keyHash(key)
+	}
+	return k
+}
+
+func (b *Backend) pageKey(key string) string { return b.slotKey("p", key) }
+func (b *Backend) lockKey(key string) string { return b.slotKey("l", key) }
+
+// variantsKey is the variant index of key's page: a hash from each
+// variant's page hash to its key.
+func (b *Backend) variantsKey(key string) string {
+	return b.prefix + ":v:{" + keyHash(isr.BaseKey(key)) + "}"
+}
+func (b *Backend) tagKey(tag string) string { return b.prefix + ":t:" + tag }
+func (b *Backend) seqKey() string           { return b.prefix + ":seq" }
+func (b *Backend) channel() string          { return b.prefix + ":events" }
 
 // ms converts d to whole milliseconds, rounding up so that a positive
 // duration never becomes zero.

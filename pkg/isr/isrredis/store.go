@@ -130,14 +130,18 @@ func (b *Backend) Put(ctx context.Context, key string, token int64, p *isr.Page,
 	if err != nil {
 		return false, fmt.Errorf("isrredis: put %q: tags: %w", key, err)
 	}
-	keys := make([]string, 0, 2+len(tags))
-	keys = append(keys, b.pageKey(key), b.seqKey())
+	keys := make([]string, 0, 3+len(tags))
+	keys = append(keys, b.pageKey(key), b.seqKey(), b.variantsKey(key))
+	vmax := 0
+	if isr.IsVariant(key) {
+		vmax = isr.MaxVariants
+	}
 	for _, t := range tags {
 		keys = append(keys, b.tagKey(t))
 	}
 	res, err := b.put.Run(ctx, b.client, keys,
 		strconv.FormatInt(token, 10), key, p.Status, hdr, p.Body, tagsJSON,
-		rev, ms(ttl), b.channel(), ms(seqTTL)).Int64Slice()
+		rev, ms(ttl), b.channel(), ms(seqTTL), vmax).Int64Slice()
 	if err != nil {
 		return false, fmt.Errorf("isrredis: put %q: %w", key, err)
 	}
@@ -149,6 +153,8 @@ func (b *Backend) Put(ctx context.Context, key string, token int64, p *isr.Page,
 		return false, isr.ErrFenced
 	case 1:
 		return true, nil
+	case 3:
+		return false, isr.ErrTooManyVariants
 	default:
 		return false, nil
 	}
@@ -180,8 +186,12 @@ func (b *Backend) Invalidate(ctx context.Context, mode isr.Mode, keys ...string)
 
 func (b *Backend) invalidateBatch(ctx context.Context, op string, keys []string, found []bool) error {
 	args := func(key string) ([]string, []any) {
-		return []string{b.pageKey(key), b.seqKey()},
-			[]any{op, key, b.channel(), ms(b.fenceTTL), ms(seqTTL)}
+		page := "1"
+		if isr.IsVariant(key) {
+			page = "0"
+		}
+		return []string{b.pageKey(key), b.seqKey(), b.variantsKey(key)},
+			[]any{op, key, b.channel(), ms(b.fenceTTL), ms(seqTTL), page}
 	}
 	pipe := b.client.Pipeline()
 	cmds := make([]*redis.Cmd, len(keys))
@@ -203,6 +213,31 @@ func (b *Backend) invalidateBatch(ctx context.Context, op string, keys []string,
 		found[i] = n == 1
 	}
 	return nil
+}
+
+// Variants lists the variants stored for each of keys, in one pipeline.
+// See [isr.Store.Variants].
+func (b *Backend) Variants(ctx context.Context, keys ...string) ([][]string, error) {
+	out := make([][]string, len(keys))
+	pipe := b.client.Pipeline()
+	cmds := make([]*redis.StringSliceCmd, len(keys))
+	for i, key := range keys {
+		if !isr.IsVariant(key) {
+			cmds[i] = pipe.HVals(ctx, b.variantsKey(key))
+		}
+	}
+	if pipe.Len() == 0 {
+		return out, nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("isrredis: variants: %w", err)
+	}
+	for i, cmd := range cmds {
+		if cmd != nil {
+			out[i] = cmd.Val()
+		}
+	}
+	return out, nil
 }
 
 // TagKeys returns the keys of the pages stored with tag, sorted. It may

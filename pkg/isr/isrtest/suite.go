@@ -55,6 +55,9 @@ func TestBackend(t *testing.T, newBackend func(t *testing.T) isr.Backend) {
 		{"BusNoEventForMissing", testBusNoEventForMissing},
 		{"BusTwoListeners", testBusTwoListeners},
 		{"BusCancel", testBusCancel},
+		{"VariantsIndex", testVariantsIndex},
+		{"VariantsInvalidate", testVariantsInvalidate},
+		{"VariantsBound", testVariantsBound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

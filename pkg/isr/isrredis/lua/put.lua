@@ -1,10 +1,14 @@
 -- put.lua is the fenced write: it stores a page and announces it in one step.
--- KEYS[1] page hash, KEYS[2] event sequence counter, KEYS[3..] tag sets.
+-- KEYS[1] page hash, KEYS[2] event sequence counter, KEYS[3] the variant
+-- index of the key's page (hash: variant page hash -> variant key),
+-- KEYS[4..] tag sets.
 -- ARGV[1] token, [2] key, [3] status, [4] header JSON, [5] body,
 -- [6] tags JSON, [7] revalidate ms (-1 = never), [8] ttl ms, [9] channel,
--- [10] sequence counter ttl ms.
--- Returns {0, gen} when refused (token <= gen or token < min), {1, token}
--- when stored fresh, {2, token} when stored stale (token < floor).
+-- [10] sequence counter ttl ms, [11] for a variant the most variants a
+-- page keeps, 0 for a page.
+-- Returns {0, gen} when refused (token <= gen or token < min), {3, 0} when
+-- refused because the page has [11] variants already, {1, token} when
+-- stored fresh, {2, token} when stored stale (token < floor).
 local token = tonumber(ARGV[1])
 local f = redis.call('HMGET', KEYS[1], 'gen', 'fence', 'floor', 'min')
 local gen = tonumber(f[1]) or 0
@@ -13,6 +17,19 @@ local floor = tonumber(f[3]) or 0
 local min = tonumber(f[4]) or 0
 if token <= gen or token < min then
   return {0, gen}
+end
+local vmax = tonumber(ARGV[11])
+if vmax > 0 and redis.call('HEXISTS', KEYS[3], KEYS[1]) == 0
+    and redis.call('HLEN', KEYS[3]) >= vmax then
+  -- Forget the variants whose pages are gone, then count again.
+  for _, h in ipairs(redis.call('HKEYS', KEYS[3])) do
+    if redis.call('HEXISTS', h, 'status') == 0 then
+      redis.call('HDEL', KEYS[3], h)
+    end
+  end
+  if redis.call('HLEN', KEYS[3]) >= vmax then
+    return {3, 0}
+  end
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -32,7 +49,13 @@ redis.call('HSET', KEYS[1], 'key', ARGV[2], 'gen', ARGV[1],
   'written_ms', string.format('%d', now), 'fresh_until_ms', string.format('%d', fu))
 local ttl = tonumber(ARGV[8])
 redis.call('PEXPIRE', KEYS[1], ttl)
-for i = 3, #KEYS do
+if vmax > 0 then
+  redis.call('HSET', KEYS[3], KEYS[1], ARGV[2])
+  if redis.call('PTTL', KEYS[3]) < ttl then
+    redis.call('PEXPIRE', KEYS[3], ttl)
+  end
+end
+for i = 4, #KEYS do
   redis.call('SADD', KEYS[i], ARGV[2])
   if redis.call('PTTL', KEYS[i]) < ttl then
     redis.call('PEXPIRE', KEYS[i], ttl)
