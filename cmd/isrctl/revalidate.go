@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/isrcache/isrcache/pkg/isr"
 )
 
 // Limits of one POST /api/revalidate, as the server enforces them.
@@ -70,8 +72,8 @@ func (c *cli) revalidate(ctx context.Context, args []string, purge bool) int {
 		return exitUsage
 	}
 	for _, t := range tags {
-		if !validTag(t) {
-			c.errorf("%s: tag %q must be 1 to 128 bytes of printable ASCII without spaces", name, clip(t))
+		if err := isr.CheckTag(t); err != nil {
+			c.errorf("%s: %v", name, err)
 			return exitUsage
 		}
 	}
@@ -201,17 +203,4 @@ func (c *cli) sendRevalidation(ctx context.Context, api *apiClient, name string,
 		c.errorf("%s: some pages failed; their old versions are kept, marked stale", name)
 	}
 	return ok
-}
-
-// validTag reports whether t is a tag the server accepts.
-func validTag(t string) bool {
-	if t == "" || len(t) > 128 {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		if c := t[i]; c <= ' ' || c >= 0x7f {
-			return false
-		}
-	}
-	return true
 }

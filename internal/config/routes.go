@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
 	"gopkg.in/yaml.v3"
 
 	"github.com/isrcache/isrcache/pkg/isr"
@@ -162,70 +159,14 @@ func (ry routeYAML) route() (isr.Route, error) {
 	if r.Pattern == "" {
 		return r, errors.New("pattern is required")
 	}
-	if r.Pattern[0] != '/' {
-		return r, fmt.Errorf("pattern %q must start with /", r.Pattern)
-	}
-	mr, err := muxRoute(r.Pattern)
-	if err != nil {
-		return r, fmt.Errorf("pattern %q: %w", r.Pattern, err)
-	}
 	for _, p := range ry.Paths {
 		cp, err := isr.ParsePath(p)
 		if err != nil {
 			return r, err
 		}
-		if !matches(mr, cp) {
-			return r, fmt.Errorf("path %q does not match pattern %q", p, r.Pattern)
-		}
 		r.Paths = append(r.Paths, cp)
 	}
-	if r.Fallback == isr.FallbackFalse && len(r.Paths) == 0 {
-		return r, errors.New("fallback: false needs paths (no page would be served)")
-	}
-	for _, q := range r.Query {
-		if !printable(q) {
-			return r, fmt.Errorf("query key %q must be printable ASCII without spaces", q)
-		}
-	}
-	for _, t := range r.Tags {
-		if !printable(t) || strings.Contains(t, ",") || len(t) > 128 {
-			return r, fmt.Errorf("tag %q must be 1 to 128 bytes of printable ASCII without spaces or commas", t)
-		}
-	}
-	return r, nil
-}
-
-// muxRoute builds a gorilla/mux route for pattern. mux panics on some
-// patterns (capture groups in a variable's regexp): that is an error here.
-func muxRoute(pattern string) (mr *mux.Route, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			mr, err = nil, fmt.Errorf("%v", v)
-		}
-	}()
-	mr = mux.NewRouter().NewRoute().Path(pattern)
-	return mr, mr.GetError()
-}
-
-// matches reports whether the canonical path p matches the route, the way
-// the engine matches it.
-func matches(mr *mux.Route, p string) bool {
-	dec, err := url.PathUnescape(p)
-	if err != nil {
-		return false
-	}
-	req := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: dec, RawPath: p}}
-	return mr.Match(req, &mux.RouteMatch{})
-}
-
-// printable reports whether s is non-empty printable ASCII without spaces.
-func printable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c >= 0x7f {
-			return false
-		}
-	}
-	return s != ""
+	return r, r.Check()
 }
 
 // revalidateYAML is a route's revalidate value: whole seconds, a duration

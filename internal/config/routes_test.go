@@ -134,29 +134,15 @@ func marshalRoutes(routes []isr.Route) ([]byte, error) {
 	return yaml.Marshal(file)
 }
 
-// checkRoute reports what is wrong with an accepted route, if anything.
+// checkRoute reports what is wrong with an accepted route, if anything:
+// the engine's own check, and canonical paths.
 func checkRoute(r isr.Route) error {
-	switch {
-	case !strings.HasPrefix(r.Pattern, "/"):
-		return fmt.Errorf("pattern %q is not absolute", r.Pattern)
-	case r.Revalidate < 0 && r.Revalidate != isr.Never:
-		return fmt.Errorf("revalidate %v is negative", r.Revalidate)
-	case r.Fallback != isr.FallbackBlocking && r.Fallback != isr.FallbackFalse:
-		return fmt.Errorf("fallback %d is unknown", r.Fallback)
-	case r.Fallback == isr.FallbackFalse && len(r.Paths) == 0:
-		return fmt.Errorf("fallback false without paths")
-	}
 	for _, p := range r.Paths {
 		if cp, err := isr.ParsePath(p); err != nil || cp != p {
 			return fmt.Errorf("path %q is not canonical (%q, %v)", p, cp, err)
 		}
 	}
-	for _, t := range append(append([]string(nil), r.Query...), r.Tags...) {
-		if !printable(t) {
-			return fmt.Errorf("query key or tag %q is not printable", t)
-		}
-	}
-	return nil
+	return r.Check()
 }
 
 func FuzzParseRoutes(f *testing.F) {

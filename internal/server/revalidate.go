@@ -224,28 +224,7 @@ func parseRevalidation(query url.Values, body []byte) (isr.Revalidation, error) 
 	case n > MaxRevalidateTargets:
 		return rv, fmt.Errorf("too many paths and tags: %d, at most %d", n, MaxRevalidateTargets)
 	}
-	for _, t := range rv.Tags {
-		if !validTag(t) {
-			return rv, fmt.Errorf("tag %q must be 1 to %d bytes of printable ASCII without spaces", clip(t), maxTagBytes)
-		}
-	}
-	return rv, nil
-}
-
-// maxTagBytes is the longest tag, as in the cache.
-const maxTagBytes = 128
-
-// validTag reports whether t is a tag the cache could have stored.
-func validTag(t string) bool {
-	if t == "" || len(t) > maxTagBytes {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		if c := t[i]; c <= ' ' || c >= 0x7f {
-			return false
-		}
-	}
-	return true
+	return rv, nil // paths and tags are checked by the cache (isr.ErrBadPath)
 }
 
 // clip shortens s for an error message.

@@ -198,6 +198,8 @@ func TestRevalidateRequests(t *testing.T) {
 		{"conflicting modes", "/api/revalidate?path=/a&mode=stale", `{"mode":"delete"}`, 400, "conflicting modes"},
 		{"too many", "/api/revalidate", many, 400, "too many paths and tags: 1001"},
 		{"bad tag", "/api/revalidate?tag=a+b", "", 400, "tag"},
+		{"empty tag", "/api/revalidate", `{"tags":[""]}`, 400, `tag ""`},
+		{"long tag", "/api/revalidate?tag=" + strings.Repeat("t", 129), "", 400, "1 to 128 bytes"},
 		{"relative path", "/api/revalidate?path=a", "", 400, "bad path"},
 		{"scheme relative", "/api/revalidate?path=//evil.example/x", "", 400, "bad path"},
 		{"backslash", `/api/revalidate?path=/%5Cevil.example`, "", 400, "bad path"},

@@ -134,7 +134,7 @@ func FuzzResponsePolicy(f *testing.F) {
 			t.Fatalf("%d tags", len(got))
 		}
 		for _, tag := range got {
-			if tag == "" || len(tag) > maxTagBytes || !validTag(tag) {
+			if CheckTag(tag) != nil {
 				t.Fatalf("bad tag %q from %q", tag, tags)
 			}
 		}

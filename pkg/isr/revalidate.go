@@ -35,8 +35,8 @@ func (h *Handler) Revalidate(ctx context.Context, rv Revalidation) ([]PageResult
 		return nil, err
 	}
 	for _, tag := range rv.Tags {
-		if tag == "" || len(tag) > maxTagBytes || !validTag(tag) {
-			return nil, fmt.Errorf("%w: tag %q must be 1 to %d printable characters without spaces", ErrBadPath, clip(tag), maxTagBytes)
+		if err := CheckTag(tag); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadPath, err)
 		}
 	}
 	for _, tag := range rv.Tags {
