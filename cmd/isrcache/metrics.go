@@ -22,7 +22,12 @@ func watchMetrics(m *metrics.Metrics, h *isr.Handler, backend isr.Backend) error
 		return err
 	}
 	if rb, ok := backend.(*isrredis.Backend); ok {
-		return m.WatchPubSub(rb.Stats)
+		return m.WatchPubSub(func() metrics.PubSubStats { return pubsubStats(rb.Stats()) })
 	}
 	return nil
+}
+
+// pubsubStats converts the Redis listener's counters for the metrics.
+func pubsubStats(s isrredis.Stats) metrics.PubSubStats {
+	return metrics.PubSubStats{Messages: s.Messages, Malformed: s.Malformed, Resets: s.Resets, ProbeFailures: s.ProbeFailures}
 }

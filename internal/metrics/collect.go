@@ -4,7 +4,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/isrcache/isrcache/pkg/isr"
-	"github.com/isrcache/isrcache/pkg/isr/isrredis"
 )
 
 // flushReasons are the label values of isr_l1_flushes_total.
@@ -36,10 +35,16 @@ func (m *Metrics) WatchCache(stats func() isr.Stats) error {
 	return m.reg.Register(cacheCollector(stats))
 }
 
-// WatchPubSub registers a collector that reads the Redis backend's
-// pub/sub counters from stats (an isrredis.Backend's Stats method) at each
-// scrape. Call it once, only when Redis is the store.
-func (m *Metrics) WatchPubSub(stats func() isrredis.Stats) error {
+// PubSubStats are the counters of a store's event listener, such as those
+// of an isrredis.Backend's Stats.
+type PubSubStats struct {
+	Messages, Malformed, Resets, ProbeFailures uint64
+}
+
+// WatchPubSub registers a collector that reads the store's pub/sub
+// counters from stats at each scrape. Call it once, only when Redis is the
+// store.
+func (m *Metrics) WatchPubSub(stats func() PubSubStats) error {
 	return m.reg.Register(pubsubCollector(stats))
 }
 
@@ -68,8 +73,8 @@ func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// pubsubCollector exposes an isrredis.Backend's Stats.
-type pubsubCollector func() isrredis.Stats
+// pubsubCollector exposes a store's pub/sub counters.
+type pubsubCollector func() PubSubStats
 
 func (c pubsubCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- pubsubMessagesDesc

@@ -61,7 +61,11 @@ func TestWatchPubSub(t *testing.T) {
 	rdb := srv.Client(t)
 	rdb.AddHook(m.RedisHook())
 	b := isrredis.New(rdb, nil)
-	if err := m.WatchPubSub(b.Stats); err != nil {
+	stats := func() PubSubStats {
+		s := b.Stats()
+		return PubSubStats{Messages: s.Messages, Malformed: s.Malformed, Resets: s.Resets, ProbeFailures: s.ProbeFailures}
+	}
+	if err := m.WatchPubSub(stats); err != nil {
 		t.Fatal(err)
 	}
 	ctx := t.Context()

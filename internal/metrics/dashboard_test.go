@@ -18,7 +18,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/isrcache/isrcache/pkg/isr"
-	"github.com/isrcache/isrcache/pkg/isr/isrredis"
 )
 
 // dashboardFile is the Grafana dashboard shipped with the repository.
@@ -32,7 +31,7 @@ func exerciseAll(t *testing.T) *prometheus.Registry {
 	if err := m.WatchCache(func() isr.Stats { return isr.Stats{} }); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.WatchPubSub(func() isrredis.Stats { return isrredis.Stats{} }); err != nil {
+	if err := m.WatchPubSub(func() PubSubStats { return PubSubStats{} }); err != nil {
 		t.Fatal(err)
 	}
 	m.Served(httptest.NewRequest("POST", "/", nil), "BYPASS", "isrcache; fwd=bypass; detail=method", 200, time.Millisecond)
