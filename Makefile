@@ -13,6 +13,7 @@ help:
 	@echo 'make demo    build, then run the demo origin on $(DEMO_ADDR) and isrcache on 127.0.0.1:8080 in front of it'
 	@echo 'make run     go run ./cmd/isrcache (needs ISR_ORIGIN)'
 	@echo 'make test    go vet, then all tests with -race (integration tests start their own redis-server)'
+	@echo 'make soak    the history checker for about two minutes, 4 replicas, every fault (a 3s Redis pause among them)'
 	@echo 'make fuzz    every Fuzz target for FUZZTIME=$(FUZZTIME)'
 	@echo 'make bench   hot-path benchmark: wrk against a bare net/http server and isrcache (default, warn, Redis), ratios; BENCH_ROUNDS=$(BENCH_ROUNDS)'
 	@echo 'make bench-go  Go benchmarks matching BENCH=$(BENCH) for BENCHTIME=$(BENCHTIME)'
@@ -43,6 +44,14 @@ demo: build
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m $(TESTFLAGS) ./...
+
+# soak runs the history checker (integration/history_test.go) for longer,
+# with four replicas and every fault, among them Redis paused for 3s.
+# SOAK_REPORT names a file for its JSON report.
+SOAK_REPORT ?=
+.PHONY: soak
+soak:
+	ISR_SOAK=1 ISR_HISTORY_REPORT=$(SOAK_REPORT) $(GO) test -race -count=1 -timeout 30m -run '^TestClusterHistory$$' -v ./integration/
 
 # fuzz discovers the Fuzz targets with `go test -list` and runs each one in
 # turn (go test -fuzz takes one target of one package at a time).

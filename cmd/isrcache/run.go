@@ -75,7 +75,7 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 	if err != nil {
 		return &exitError{1, err}
 	}
-	backend, budget, closeBackend, err := openBackend(ctx, cfg, log, m.RedisHook())
+	backend, budget, closeBackend, err := openBackend(ctx, cfg, log, m.EventApplied, m.RedisHook())
 	if err != nil {
 		return &exitError{1, err}
 	}
@@ -106,7 +106,7 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 	}
 	srv := server.New(server.Options{Handler: h, Secret: cfg.RevalidateSecret, PreviousSecret: cfg.RevalidateSecretPrevious,
 		RateLimit: server.RateLimit{PerClient: cfg.RevalidateRate, Total: cfg.RevalidateRateTotal},
-		Logger:    log, Metrics: mainMetrics(cfg, m.Handler()), Observer: m})
+		Logger:    log, Metrics: mainMetrics(cfg, m.Handler()), Observer: m, WaitTimeout: cfg.RevalidateWaitTimeout})
 	hs := newHTTPServer(cfg, srv, log)
 
 	ln, err := net.Listen("tcp", cfg.Addr)

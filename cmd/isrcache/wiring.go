@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -44,7 +45,7 @@ func newLogger(w, errw io.Writer, level zapcore.Level, scrub *redact.Scrubber) *
 // memory when no Redis URL is set, else on Redis in the configured (or
 // detected) mode, checked with a PING, with hooks added to its client.
 // close releases them.
-func openBackend(ctx context.Context, cfg config.Config, log *zap.Logger, hooks ...redis.Hook) (b isr.Backend, budget isr.Budget, close func(), err error) {
+func openBackend(ctx context.Context, cfg config.Config, log *zap.Logger, onApply func(time.Duration), hooks ...redis.Hook) (b isr.Backend, budget isr.Budget, close func(), err error) {
 	if cfg.RedisURL == "" {
 		log.Warn("embedded in-memory store: one replica only",
 			zap.String("hint", "set ISR_REDIS_URL to share pages between replicas"))
@@ -68,7 +69,19 @@ func openBackend(ctx context.Context, cfg config.Config, log *zap.Logger, hooks 
 			log.Warn("closing redis", zap.Error(err))
 		}
 	}
-	return isrredis.New(client, &isrredis.Options{Prefix: cfg.KeyPrefix, Mode: mode}), isrredis.NewBudget(client, cfg.KeyPrefix, cfg.RegenBudget), closeClient, nil
+	return isrredis.New(client, &isrredis.Options{Prefix: cfg.KeyPrefix, Mode: mode, Replica: replicaName(), OnApply: onApply}), isrredis.NewBudget(client, cfg.KeyPrefix, cfg.RegenBudget), closeClient, nil
+}
+
+// replicaName is the name under which this replica registers in Redis and
+// confirms revalidations with wait=all: the host name (the pod name in
+// Kubernetes) and the process id, unique even with several replicas on
+// one host.
+func replicaName() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "isrcache"
+	}
+	return host + "/" + strconv.Itoa(os.Getpid())
 }
 
 // guard puts a circuit breaker with the default options (see

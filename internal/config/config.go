@@ -71,6 +71,10 @@ type Config struct {
 	// regenerations then ask Next to render anew. Empty means they get
 	// Next's cached copies. A secret: never printed.
 	NextPreviewID string
+	// RevalidateWaitTimeout bounds how long a revalidation with wait=all
+	// waits for every live replica's confirmation
+	// (ISR_REVALIDATE_WAIT_TIMEOUT). Default: 2s.
+	RevalidateWaitTimeout time.Duration
 	// Revalidate is the revalidate time of pages that neither a route nor
 	// the origin gives one (ISR_REVALIDATE). Default: 60s.
 	Revalidate time.Duration
@@ -184,6 +188,7 @@ var settings = []setting{
 	{"revalidate-rate-total", "ISR_REVALIDATE_RATE_TOTAL", "50", "accepted revalidations per second of one replica, all clients together; 0: no limit"},
 	{"nextjs-preview-id", "ISR_NEXTJS_PREVIEW_ID", "", "a Next.js origin's previewModeId (.next/prerender-manifest.json): regenerations re-render in Next"},
 	{"nextjs-preview-id-file", "ISR_NEXTJS_PREVIEW_ID_FILE", "", "file holding the Next.js previewModeId"},
+	{"revalidate-wait-timeout", "ISR_REVALIDATE_WAIT_TIMEOUT", "2s", "longest wait of a revalidation with wait=all for every replica's confirmation"},
 	{"revalidate", "ISR_REVALIDATE", "60", "default revalidate time: seconds or a duration such as 90s"},
 	{"routes", "ISR_ROUTES", "", "path of a YAML route file"},
 	{"expire", "ISR_EXPIRE", "168h", "how long a page is kept after it was written"},

@@ -81,6 +81,9 @@ func TestLoadValues(t *testing.T) {
 		},
 		"revalidate-rate":       func(c Config) any { return c.RevalidateRate },
 		"revalidate-rate-total": func(c Config) any { return c.RevalidateRateTotal },
+		"revalidate-wait-timeout": func(c Config) any {
+			return c.RevalidateWaitTimeout
+		},
 	}
 	tests := []struct {
 		flag, env, raw string
@@ -115,6 +118,7 @@ func TestLoadValues(t *testing.T) {
 		{"key-prefix", "ISR_KEY_PREFIX", "shop:v2", "shop:v2"},
 		{"drain-delay", "ISR_DRAIN_DELAY", "0", time.Duration(0)},
 		{"drain-delay", "ISR_DRAIN_DELAY", "10s", 10 * time.Second},
+		{"revalidate-wait-timeout", "ISR_REVALIDATE_WAIT_TIMEOUT", "500ms", 500 * time.Millisecond},
 		{"shutdown-timeout", "ISR_SHUTDOWN_TIMEOUT", "45s", 45 * time.Second},
 		{"log-level", "ISR_LOG_LEVEL", "debug", zapcore.DebugLevel},
 		{"log-level", "ISR_LOG_LEVEL", "WARN", zapcore.WarnLevel},

@@ -68,6 +68,7 @@ func parse(v map[string]value) (Config, error) {
 		{&c.L1MaxAge, "l1-max-age", false},
 		{&c.DrainDelay, "drain-delay", true},
 		{&c.ShutdownTimeout, "shutdown-timeout", false},
+		{&c.RevalidateWaitTimeout, "revalidate-wait-timeout", false},
 	}
 	for _, d := range durations {
 		if *d.dst, err = parseDuration(v[d.name], d.zero); err != nil {

@@ -33,6 +33,7 @@ type revalidateResponse struct {
 	Revalidated bool             `json:"revalidated"`
 	Now         int64            `json:"now"`
 	Results     []isr.PageResult `json:"results"`
+	Wait        *waitResult      `json:"wait,omitempty"` // with wait=all
 }
 
 // serveRevalidate answers POST /api/revalidate.
@@ -43,7 +44,7 @@ func (s *Server) serveRevalidate(w http.ResponseWriter, r *http.Request) {
 	// An eager revalidation of many pages can outlast the server's
 	// WriteTimeout; the caller is authenticated, so lift it for this answer.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-	rv, err := readRevalidation(w, r)
+	rv, waitAll, err := readRevalidation(w, r)
 	if err != nil {
 		var he *httpError
 		if !errors.As(err, &he) {
@@ -80,6 +81,12 @@ func (s *Server) serveRevalidate(w http.ResponseWriter, r *http.Request) {
 		}
 		if pr.Result == isr.ResultFailed {
 			resp.Revalidated, status = false, http.StatusInternalServerError
+		}
+	}
+	if waitAll {
+		resp.Wait = s.confirm(r.Context())
+		if !resp.Wait.Complete && status == http.StatusOK {
+			status = http.StatusGatewayTimeout
 		}
 	}
 	writeJSON(w, status, resp)
@@ -159,22 +166,28 @@ type httpError struct {
 func (e *httpError) Error() string { return e.msg }
 
 // readRevalidation reads the targets of a revalidation from r's query and
-// its body, limited to MaxRevalidateBody bytes.
-func readRevalidation(w http.ResponseWriter, r *http.Request) (isr.Revalidation, error) {
+// its body, limited to MaxRevalidateBody bytes, and whether to wait for
+// every replica's confirmation (wait=all).
+func readRevalidation(w http.ResponseWriter, r *http.Request) (isr.Revalidation, bool, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRevalidateBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return isr.Revalidation{}, &httpError{http.StatusRequestEntityTooLarge, codeTooLarge,
+			return isr.Revalidation{}, false, &httpError{http.StatusRequestEntityTooLarge, codeTooLarge,
 				fmt.Sprintf("body larger than %d bytes", MaxRevalidateBody)}
 		}
-		return isr.Revalidation{}, fmt.Errorf("reading body: %w", err)
+		return isr.Revalidation{}, false, fmt.Errorf("reading body: %w", err)
 	}
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return isr.Revalidation{}, errors.New("malformed query string")
+		return isr.Revalidation{}, false, errors.New("malformed query string")
 	}
-	return parseRevalidation(query, body)
+	rv, err := parseRevalidation(query, body)
+	if err != nil {
+		return rv, false, err
+	}
+	waitAll, err := parseWait(query, body)
+	return rv, waitAll, err
 }
 
 // revalidateBody is the JSON body of a revalidation request.
@@ -182,6 +195,7 @@ type revalidateBody struct {
 	Paths []string `json:"paths"`
 	Tags  []string `json:"tags"`
 	Mode  string   `json:"mode"`
+	Wait  string   `json:"wait"` // read by parseWait
 }
 
 // parseRevalidation merges the path, tag and mode query parameters with

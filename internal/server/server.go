@@ -62,6 +62,10 @@ type Options struct {
 	// Observer receives the cache's answers and the outcomes of POST
 	// /api/revalidate, for metrics. If nil, they are not reported.
 	Observer Observer
+
+	// WaitTimeout bounds how long a revalidation with wait=all waits for
+	// every live replica's confirmation. Zero means DefaultWaitTimeout.
+	WaitTimeout time.Duration
 }
 
 // A Server is the http.Handler of an isrcache replica. Create one with
@@ -77,6 +81,8 @@ type Server struct {
 	now      func() time.Time
 	observer Observer
 	draining atomic.Bool
+
+	waitTimeout time.Duration
 }
 
 // New returns a Server for opts. It starts nothing.
@@ -88,6 +94,10 @@ func New(opts Options) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.waitTimeout = opts.WaitTimeout
+	if s.waitTimeout <= 0 {
+		s.waitTimeout = DefaultWaitTimeout
 	}
 	s.observer = orNopObserver(opts.Observer)
 	r := mux.NewRouter()
