@@ -41,9 +41,14 @@ demo: build
 	ISR_ORIGIN=http://$(DEMO_ADDR) ISR_ADDR=$${ISR_ADDR:-127.0.0.1:8080} \
 	ISR_REVALIDATE_SECRET=$${ISR_REVALIDATE_SECRET:-demo-secret} bin/isrcache
 
+# MODULES are the repository's Go modules: the project, and the manifest
+# checks of k8s/ and deploy/compose/, which have modules of their own so
+# that importing pkg/isr does not pull in the Kubernetes and Compose APIs.
+MODULES ?= . k8s deploy/compose
+
 test:
-	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 15m $(TESTFLAGS) ./...
+	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+	@for m in $(MODULES); do (cd $$m && $(GO) test -race -count=1 -timeout 15m $(TESTFLAGS) ./...) || exit 1; done
 
 # soak runs the history checker (integration/history_test.go) for longer,
 # with four replicas and every fault, among them Redis paused for 3s.
@@ -93,7 +98,7 @@ bench-load:
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo 'gofmt -l lists files that need formatting:' >&2; echo "$$out" >&2; exit 1; fi
-	$(GO) vet ./...
+	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
 
 clean:
 	rm -rf bin
