@@ -82,6 +82,11 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 	defer closeBackend()
 
 	origin, proxy := newOrigin(cfg, log)
+	nextID, err := previewID(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "isrcache: %v\n", err)
+		return &exitError{1, err}
+	}
 	h, err := isr.New(isr.Options{
 		Backend:       guard(backend, log, m.BreakerStateChange),
 		Origin:        m.Origin(origin),
@@ -93,7 +98,7 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 		L1Bytes:       cfg.L1Bytes,
 		L1MaxAge:      cfg.L1MaxAge,
 		Budget:        budget,
-		NextPreviewID: cfg.NextPreviewID,
+		NextPreviewID: nextID,
 		Logger:        log,
 		Observer:      m,
 	})

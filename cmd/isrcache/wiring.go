@@ -17,6 +17,7 @@ import (
 
 	"github.com/isrcache/isrcache/internal/config"
 	"github.com/isrcache/isrcache/internal/redact"
+	"github.com/isrcache/isrcache/internal/secretfile"
 	"github.com/isrcache/isrcache/pkg/isr"
 	"github.com/isrcache/isrcache/pkg/isr/isrmem"
 	"github.com/isrcache/isrcache/pkg/isr/isrredis"
@@ -147,4 +148,22 @@ type redisLog struct{ log *zap.Logger }
 // Printf logs one go-redis message as a warning.
 func (l redisLog) Printf(_ context.Context, format string, v ...any) {
 	l.log.Warn(fmt.Sprintf(format, v...))
+}
+
+// previewID returns the Next.js preview id source of cfg: the file of
+// ISR_NEXTJS_PREVIEW_ID_FILE, read again when it changes (the id changes
+// with Next's builds); the fixed ISR_NEXTJS_PREVIEW_ID; or nil.
+func previewID(cfg config.Config) (func() string, error) {
+	switch {
+	case cfg.NextPreviewIDFile != "":
+		f, err := secretfile.Open(cfg.NextPreviewIDFile, secretfile.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("ISR_NEXTJS_PREVIEW_ID_FILE: %w", err)
+		}
+		return f.Value, nil
+	case cfg.NextPreviewID != "":
+		id := cfg.NextPreviewID
+		return func() string { return id }, nil
+	}
+	return nil, nil
 }

@@ -66,11 +66,16 @@ type Config struct {
 	// Default: 50; 0: no limit.
 	RevalidateRateTotal float64
 	// NextPreviewID is the previewModeId of a Next.js origin
-	// (ISR_NEXTJS_PREVIEW_ID, or the content of ISR_NEXTJS_PREVIEW_ID_FILE),
-	// read from the app's .next/prerender-manifest.json at deploy time:
-	// regenerations then ask Next to render anew. Empty means they get
-	// Next's cached copies. A secret: never printed.
+	// (ISR_NEXTJS_PREVIEW_ID, or the content of ISR_NEXTJS_PREVIEW_ID_FILE
+	// when isrcache starts), read from the app's
+	// .next/prerender-manifest.json at deploy time: regenerations then ask
+	// Next to render anew. Empty means they get Next's cached copies. A
+	// secret: never printed.
 	NextPreviewID string
+	// NextPreviewIDFile is ISR_NEXTJS_PREVIEW_ID_FILE: the file is read
+	// again when it changes, as Next's builds change the id. Empty when
+	// the id is given directly, or not at all.
+	NextPreviewIDFile string
 	// RevalidateWaitTimeout bounds how long a revalidation with wait=all
 	// waits for every live replica's confirmation
 	// (ISR_REVALIDATE_WAIT_TIMEOUT). Default: 2s.

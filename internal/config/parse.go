@@ -5,13 +5,12 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.uber.org/zap/zapcore"
 
+	"github.com/isrcache/isrcache/internal/secretfile"
 	"github.com/isrcache/isrcache/pkg/isr/isrredis"
 )
 
@@ -57,6 +56,7 @@ func parse(v map[string]value) (Config, error) {
 	if c.NextPreviewID, err = parseSecret(v["nextjs-preview-id"], v["nextjs-preview-id-file"]); err != nil {
 		return c, err
 	}
+	c.NextPreviewIDFile = v["nextjs-preview-id-file"].raw
 	durations := []struct {
 		dst  *time.Duration
 		name string
@@ -159,13 +159,9 @@ func parseSecret(direct, file value) (string, error) {
 	case file.raw == "":
 		return direct.raw, nil
 	}
-	b, err := os.ReadFile(file.raw)
+	s, err := secretfile.Read(file.raw)
 	if err != nil {
 		return "", fmt.Errorf("config: %s: %w", file.from, err)
-	}
-	s := strings.TrimRight(string(b), " \t\r\n")
-	if s == "" {
-		return "", fmt.Errorf("config: %s %q is empty", file.from, file.raw)
 	}
 	return s, nil
 }

@@ -31,7 +31,8 @@ type Handler struct {
 	backoff backoffs           // keys not to regenerate for a while
 	seqs    sequences          // last event number per shard seen by Run
 
-	nextWarning sync.Once // the warning that NextPreviewID is missing
+	nextWarning  sync.Once // the warning that NextPreviewID is missing
+	nextRejected sync.Once // the warning that Next ignored the preview id
 
 	bg       context.Context // parent of background work; cancelled by Shutdown
 	cancelBG context.CancelFunc

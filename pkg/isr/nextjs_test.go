@@ -79,6 +79,7 @@ func (o *nextOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Nextjs-Cache", state)
 	h.Set("Cache-Control", "s-maxage=60, stale-while-revalidate=31535940")
 	h.Set("Vary", nextVary)
+	h.Set("X-Nextjs-Stale-Time", "300")
 	switch kind {
 	case "rsc":
 		h.Set("Content-Type", "text/x-component")
@@ -168,8 +169,15 @@ func TestNextVariantsStoredApart(t *testing.T) {
 	// A page request never gets the RSC payload, whatever else it carries:
 	// _rsc without the RSC header is a variant of its own.
 	wantBody(t, r.get(t, "/posts/1?_rsc=nav1"), "MISS", "text/html", html)
-	if v := r.get(t, "/posts/1").header.Get("Vary"); v != nextVary {
+	hit := r.get(t, "/posts/1?_rsc=nav1", rscNav...)
+	if v := hit.header.Get("Vary"); v != nextVary {
 		t.Errorf("served Vary = %q, want Next's %q", v, nextVary)
+	}
+	if st := hit.header.Get("X-Nextjs-Stale-Time"); st != "300" {
+		t.Errorf("served X-Nextjs-Stale-Time = %q, want Next's 300 (its client router reads it)", st)
+	}
+	if c := hit.header.Get("X-Nextjs-Cache"); c != "" {
+		t.Errorf("served X-Nextjs-Cache = %q: Next's own cache state is not the page's", c)
 	}
 	seen := o.seen("/posts/1")
 	if len(seen) != 4 {
@@ -187,7 +195,7 @@ func TestNextVariantsStoredApart(t *testing.T) {
 func TestNextRevalidateRendersOnceForAllVariants(t *testing.T) {
 	t.Parallel()
 	o := newNextOrigin("preview-id-secret")
-	r := newNextRig(t, o, isr.Options{NextPreviewID: "preview-id-secret"})
+	r := newNextRig(t, o, isr.Options{NextPreviewID: func() string { return "preview-id-secret" }})
 	r.get(t, "/posts/1")
 	r.get(t, "/posts/1?_rsc=nav1", rscNav...)
 	r.get(t, "/_next/data/b1/posts/1.json", "X-Nextjs-Data", "1")
@@ -274,5 +282,28 @@ func TestVariantsBounded(t *testing.T) {
 	a := r.get(t, "/posts/1?_rsc=one-too-many", rscNav...)
 	if !strings.Contains(a.header.Get("Cache-Status"), "not-stored-too-many-variants") || a.status != 200 {
 		t.Fatalf("variant #%d: %d %q, want served unstored", isr.MaxVariants+1, a.status, a.header.Get("Cache-Status"))
+	}
+}
+
+func TestNextWrongPreviewIDWarnsAndIsNeverLogged(t *testing.T) {
+	t.Parallel()
+	o := newNextOrigin("the-current-id")
+	core, logs := observer.New(zap.DebugLevel)
+	id := "an-old-id-from-the-last-build"
+	r := newNextRig(t, o, isr.Options{Logger: zap.New(core), NextPreviewID: func() string { return id }})
+	r.get(t, "/posts/1")
+	for range 2 {
+		if _, err := r.h.Revalidate(t.Context(), isr.Revalidation{Paths: []string{"/posts/1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := logs.FilterMessageSnippet("did not render anew").Len(); n != 1 {
+		t.Errorf("%d warnings that Next ignored the preview id, want 1", n)
+	}
+	for _, e := range logs.All() {
+		line := e.Message + fmt.Sprint(e.ContextMap())
+		if strings.Contains(line, id) {
+			t.Fatalf("a log line holds the preview id: %s", line)
+		}
 	}
 }

@@ -79,14 +79,17 @@ type Options struct {
 	// for it). If nil, regenerations are not bounded.
 	Budget Budget
 
-	// NextPreviewID is the previewModeId of a Next.js origin (in its
-	// .next/prerender-manifest.json). When set, every regeneration asks
-	// Next to render the page anew with the x-prerender-revalidate
-	// header, as Next's own res.revalidate() does, so that Next's own ISR
-	// cache is refreshed too; the page's variants are then read from it.
-	// It is a secret: sent to the origin only, never logged. Empty means
-	// regenerations get whatever copy Next has cached.
-	NextPreviewID string
+	// NextPreviewID returns the previewModeId of a Next.js origin (in its
+	// .next/prerender-manifest.json). When it returns one, every
+	// regeneration asks Next to render the page anew with the
+	// x-prerender-revalidate header, as Next's own res.revalidate() does,
+	// so that Next's own ISR cache is refreshed too; the page's variants
+	// are then read from it. It is called once per regeneration (the id
+	// changes with Next's builds), must be fast and safe for concurrent
+	// use. The id is a secret: sent to the origin only, never logged. Nil,
+	// or an empty id, means regenerations get whatever copy Next has
+	// cached.
+	NextPreviewID func() string
 
 	// Logger receives one line per regeneration and per failure. If nil,
 	// logging is disabled.

@@ -134,6 +134,10 @@ var storedHeaders = []string{
 	"Referrer-Policy", "Permissions-Policy", "Strict-Transport-Security",
 	"X-Content-Type-Options", "X-Frame-Options", "X-Robots-Tag",
 	"Access-Control-Allow-Origin", "Vary",
+	// Next.js's client router reads these on RSC answers (how long to keep
+	// a prefetch, whether a page is prerendered, where a rewrite went).
+	"X-Nextjs-Stale-Time", "X-Nextjs-Prerender", "X-Nextjs-Postponed",
+	"X-Nextjs-Rewritten-Path", "X-Nextjs-Rewritten-Query", "X-Nextjs-Matched-Path",
 }
 
 // StoredHeader returns the subset of an origin response's headers that is

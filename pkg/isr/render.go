@@ -83,19 +83,42 @@ func (h *Handler) renderOrigin(ctx context.Context, key string, fresh bool) (*Re
 	defer cancel()
 	r := syntheticRequest(ctx, key)
 	r.Header.Set("User-Agent", "isrcache")
-	if fresh && h.opts.NextPreviewID != "" {
-		r.Header.Set(headerPrerenderRevalidate, h.opts.NextPreviewID)
+	id := ""
+	if fresh && h.opts.NextPreviewID != nil {
+		id = h.opts.NextPreviewID()
+	}
+	if id != "" {
+		r.Header.Set(headerPrerenderRevalidate, id)
 	}
 	resp, err := h.opts.Origin.Render(ctx, r)
-	if err == nil && h.opts.NextPreviewID == "" && resp.Header.Get(headerNextCache) != "" {
+	if err == nil {
+		h.checkNextCache(key, resp, fresh, id != "")
+	}
+	return resp, err
+}
+
+// checkNextCache warns, once per Handler, when a Next.js origin (it sends
+// x-nextjs-cache) is not asked to render anew on regenerations, or ignores
+// the request: Next serves its cached copy for a wrong preview id, without
+// an error, so regenerations would silently store old pages.
+func (h *Handler) checkNextCache(key string, resp *Response, fresh, asked bool) {
+	state := resp.Header.Get(headerNextCache)
+	switch {
+	case state == "" || !fresh || resp.Status >= 500:
+	case !asked:
 		h.nextWarning.Do(func() {
 			h.opts.Logger.Warn("the origin is Next.js (it sends x-nextjs-cache) but no preview id is set: "+
 				"regenerations will get Next's cached, possibly stale, copies. Set ISR_NEXTJS_PREVIEW_ID "+
 				"(Options.NextPreviewID) to preview.previewModeId of the app's .next/prerender-manifest.json",
 				zap.String("key", key))
 		})
+	case !strings.EqualFold(state, "REVALIDATED"):
+		h.nextRejected.Do(func() {
+			h.opts.Logger.Warn("Next.js did not render anew when asked with the preview id (x-nextjs-cache: "+
+				state+"): the id is not the app's current previewModeId (it changes with Next's builds), "+
+				"so regenerations get Next's cached copies", zap.String("key", key))
+		})
 	}
-	return resp, err
 }
 
 // pageOf turns a storable response into a page: its revalidate time is the
