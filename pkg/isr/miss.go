@@ -66,9 +66,11 @@ func (h *Handler) serveMiss(w http.ResponseWriter, r *http.Request, key string, 
 }
 
 // shareable reports whether an unstored response may be given to every
-// visitor waiting on the same fill.
+// visitor waiting on the same fill. An answer the origin marked private,
+// no-store, no-cache or s-maxage=0, or that sets a cookie or varies on
+// what the key does not hold, is the visitor's own: the others get theirs.
 func shareable(why string) bool {
-	return why != reasonSetCookie && why != reasonPrivate && why != reasonVary
+	return why != reasonSetCookie && why != reasonPrivate && why != reasonNoStore && why != reasonVary
 }
 
 // fill produces the page for a cold key. Once per poll it looks at the

@@ -245,3 +245,41 @@ func TestSetCookieNeverShared(t *testing.T) {
 		t.Fatalf("%d answers carried a Set-Cookie from %d renders: a cookie was shared", withCookie, renders)
 	}
 }
+
+// TestUnshareableAnswersNeverCoalesced: first visitors who arrive together
+// while the origin answers no-store, no-cache or s-maxage=0 each get a
+// render of their own (issue 8): the answer may not be shown to anyone
+// else, so the fill's render is its owner's only.
+func TestUnshareableAnswersNeverCoalesced(t *testing.T) {
+	t.Parallel()
+	for _, cc := range []string{"no-store", "no-cache", "public, s-maxage=0"} {
+		t.Run(cc, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, isr.Options{})
+			r.origin.SetHeader("/counter", "Cache-Control", cc)
+			r.origin.SetDelay("/counter", 200*time.Millisecond)
+			const visitors = 6
+			bodies := make(chan string, visitors)
+			var wg sync.WaitGroup
+			for range visitors {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					bodies <- r.get(t, "/counter").body
+				}()
+			}
+			wg.Wait()
+			close(bodies)
+			seen := map[string]bool{}
+			for b := range bodies {
+				if seen[b] {
+					t.Fatalf("two visitors got the same render %q", b)
+				}
+				seen[b] = true
+			}
+			if n := r.origin.Renders("/counter"); n != visitors {
+				t.Fatalf("%d renders for %d visitors, want one each", n, visitors)
+			}
+		})
+	}
+}
