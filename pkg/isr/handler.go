@@ -28,6 +28,7 @@ type Handler struct {
 	waits   waiters
 	fills   singleflight.Group // cold misses, per key, in this process
 	regens  flights            // background regenerations, per key
+	eagers  eagerCalls         // eager regenerations, per page
 	backoff backoffs           // keys not to regenerate for a while
 	seqs    sequences          // last event number per shard seen by Run
 

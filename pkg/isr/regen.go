@@ -30,8 +30,11 @@ func (h *Handler) startRegeneration(key string, rl *rule) {
 // regenerate renders the page of key (its BaseKey) under the page's cluster
 // lock and stores it, then each variant the store holds for the page. On
 // the stale path (eager false) a lock held elsewhere means another replica
-// regenerates: it returns at once. An eager revalidation waits for that
-// holder, whose render may predate the revalidation, and renders after it.
+// regenerates: it returns at once. An eager revalidation, which has marked
+// the page stale, waits for that holder, whose render may predate the
+// revalidation, and renders after it; unless a fresh page is stored
+// meanwhile or found once it holds the lock: only a render that began
+// after the revalidation is stored fresh, so that one did its work.
 //
 // The page is rendered anew (Options.NextPreviewID); its variants are read
 // after it, from the cache that render refreshed, so a Next.js origin
@@ -53,6 +56,11 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 		}
 		lock, err = h.lockWait(ctx, page)
 	}
+	if errors.Is(err, errWrittenMeanwhile) {
+		log.Debug("regeneration done by another holder after the revalidation")
+		h.opts.Observer.Regeneration(RegenFresh, time.Since(start))
+		return ResultRegenerated, nil
+	}
 	if err != nil {
 		h.backoff.set(page, h.opts.Now().Add(min(time.Second, h.opts.FailureBackoff)))
 		log.Warn("regeneration failed: no lock", zap.Error(err))
@@ -65,13 +73,15 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 			h.release(ctx, page, lock)
 		}
 	}()
-	if !eager {
-		// Re-check: another replica may have regenerated the page between
-		// our read and our lock (groupcache's "check the cache again").
-		if e, err := h.opts.Backend.Get(ctx, key); err == nil && !e.Stale() {
-			h.opts.Observer.Regeneration(RegenFresh, time.Since(start))
-			return "fresh", nil
+	// Re-check: another replica may have regenerated the page between our
+	// read (or revalidation) and our lock (groupcache's "check the cache
+	// again").
+	if e, err := h.opts.Backend.Get(ctx, key); err == nil && !e.Stale() {
+		h.opts.Observer.Regeneration(RegenFresh, time.Since(start))
+		if eager {
+			return ResultRegenerated, nil
 		}
+		return "fresh", nil
 	}
 	release, err := h.regenBudget(ctx, eager)
 	if err != nil {
@@ -144,7 +154,8 @@ func (h *Handler) regenerateVariants(ctx context.Context, page string, rl *rule,
 // lockWait waits for the lock of key, woken by the key's write events and
 // by polling, for at most WaitTimeout, and then tries once more: a dead
 // holder's lock may expire between the last poll and the deadline
-// (WaitTimeout defaults to the lock's TTL).
+// (WaitTimeout defaults to the lock's TTL). It returns errWrittenMeanwhile
+// as soon as the store holds a fresh page under key.
 func (h *Handler) lockWait(ctx context.Context, key string) (Lock, error) {
 	wctx, cancel := context.WithTimeout(ctx, h.opts.WaitTimeout)
 	defer cancel()
@@ -157,6 +168,9 @@ func (h *Handler) lockWait(ctx context.Context, key string) (Lock, error) {
 			return lock, nil
 		case !errors.Is(err, ErrLocked) && wctx.Err() == nil:
 			return nil, err
+		}
+		if e, err := h.opts.Backend.Get(wctx, key); err == nil && !e.Stale() {
+			return nil, errWrittenMeanwhile
 		}
 		t := time.NewTimer(poll)
 		select {

@@ -73,7 +73,7 @@ func (h *Handler) Revalidate(ctx context.Context, rv Revalidation) ([]PageResult
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			res, err := h.regenerate(context.WithoutCancel(ctx), t.key, t.rl, true)
+			res, err := h.regenerateEager(ctx, t.key, t.rl)
 			results[i].Result = res
 			if err != nil {
 				results[i].Error = err.Error()
