@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -29,6 +30,9 @@ type replicaConfig struct {
 	// Wrap, if set, wraps the replica's Redis backend, for fault
 	// injection. It is called once per replica.
 	Wrap func(name string, b *isrredis.Backend) isr.Backend
+	// Dial, if set, dials the replica's Redis connections instead of
+	// go-redis, for network faults (toxipubsub_test.go).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // replica is an in-process isrcache replica: its own go-redis client and
@@ -63,6 +67,9 @@ func (c *cluster) startReplica(t *testing.T, name string, cfg replicaConfig) *re
 		t.Fatal(err)
 	}
 	ro.PoolSize = 32
+	if cfg.Dial != nil {
+		ro.Dialer = cfg.Dial
+	}
 	rdb := redis.NewClient(ro)
 	be := isrredis.New(rdb, nil)
 	var backend isr.Backend = be

@@ -50,17 +50,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "isrcache: %v\n", err)
 		return &exitError{2, err}
 	}
-	log := newLogger(stdout, stderr, cfg.LogLevel, redact.New(cfg.Secrets()...))
+	nextID, err := previewID(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "isrcache: %v\n", err)
+		return &exitError{1, err}
+	}
+	// The logger removes every secret from what it writes, the preview id
+	// too, whichever value its file holds at the time.
+	scrub := redact.New(cfg.Secrets()...)
+	if nextID != nil {
+		scrub = scrub.Follow(nextID)
+	}
+	log := newLogger(stdout, stderr, cfg.LogLevel, scrub)
 	defer func() { _ = log.Sync() }()
-	if err := serve(ctx, cfg, log, stderr); err != nil {
+	if err := serve(ctx, cfg, nextID, log, stderr); err != nil {
 		log.Error("exiting", zap.Error(err))
 		return err
 	}
 	return nil
 }
 
-// serve wires the replica from cfg and serves until ctx is done.
-func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Writer) error {
+// serve wires the replica from cfg and serves until ctx is done. nextID is
+// the Next.js preview id's source (see previewID), or nil.
+func serve(ctx context.Context, cfg config.Config, nextID func() string, log *zap.Logger, stderr io.Writer) error {
 	log.Info("starting",
 		zap.String("origin", cfg.Origin.Redacted()),
 		zap.String("redis", cfg.RedactedRedisURL()),
@@ -82,11 +94,6 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger, stderr io.Wr
 	defer closeBackend()
 
 	origin, proxy := newOrigin(cfg, log)
-	nextID, err := previewID(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "isrcache: %v\n", err)
-		return &exitError{1, err}
-	}
 	h, err := isr.New(isr.Options{
 		Backend:       guard(backend, log, m.BreakerStateChange),
 		Origin:        m.Origin(origin),

@@ -15,6 +15,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap/zapcore"
 )
@@ -28,41 +30,113 @@ const Mask = "REDACTED"
 // only removed whole.
 const MinPartial = 12
 
-// A Scrubber removes a fixed set of secrets from byte strings. The zero
-// value and nil remove nothing. A Scrubber is safe for concurrent use.
+// MaxFollowed is how many distinct values of one followed secret (see
+// [Scrubber.Follow]) are removed: the current one and the ones before it,
+// so that a secret rotated out is still removed for a while.
+const MaxFollowed = 8
+
+// A Scrubber removes secrets from byte strings: fixed ones, and the values
+// of followed sources. The zero value and nil remove nothing. A Scrubber is
+// safe for concurrent use.
 type Scrubber struct {
+	fixed   []string
+	sources []func() string
+
+	mu       sync.Mutex
+	followed [][]string              // per source, oldest first
+	m        atomic.Pointer[matcher] // nil: nothing to remove
+}
+
+// matcher is a compiled set of secrets. It is never changed once built.
+type matcher struct {
+	known   map[string]bool
 	secrets [][]byte // matched byte by byte, each byte raw or escaped
 	encoded [][]byte // whole encodings of a secret, matched literally
 }
 
 // New returns a Scrubber of secrets. Empty secrets are ignored.
 func New(secrets ...string) *Scrubber {
-	s := &Scrubber{}
-	for _, sec := range secrets {
-		if sec == "" || slices.ContainsFunc(s.secrets, func(b []byte) bool { return string(b) == sec }) {
+	s := &Scrubber{fixed: secrets}
+	s.m.Store(compile(secrets))
+	return s
+}
+
+// Follow returns a Scrubber that removes s's secrets and also every value
+// src returns: a secret that changes while the program runs, such as one
+// read again from a file. src is called at every Scrub, so it must be
+// cheap and safe for concurrent use; "" means no secret.
+func (s *Scrubber) Follow(src func() string) *Scrubber {
+	f := &Scrubber{sources: []func() string{src}}
+	if s != nil {
+		f.fixed, f.sources = s.fixed, append(slices.Clone(s.sources), src)
+	}
+	f.followed = make([][]string, len(f.sources))
+	f.m.Store(compile(f.fixed))
+	return f
+}
+
+// current returns the matcher of every secret known now, after asking the
+// followed sources for their values.
+func (s *Scrubber) current() *matcher {
+	m := s.m.Load()
+	for i, src := range s.sources {
+		v := src()
+		if v == "" || m.known[v] {
 			continue
 		}
+		s.mu.Lock()
+		if m = s.m.Load(); m.known[v] { // another goroutine added it
+			s.mu.Unlock()
+			continue
+		}
+		s.followed[i] = append(s.followed[i], v)
+		if len(s.followed[i]) > MaxFollowed {
+			s.followed[i] = s.followed[i][1:]
+		}
+		all := slices.Clone(s.fixed)
+		for _, vs := range s.followed {
+			all = append(all, vs...)
+		}
+		m = compile(all)
+		s.m.Store(m)
+		s.mu.Unlock()
+	}
+	return m
+}
+
+// compile builds the matcher of secrets, ignoring empty ones.
+func compile(secrets []string) *matcher {
+	m := &matcher{known: map[string]bool{}}
+	for _, sec := range secrets {
+		if sec == "" || m.known[sec] {
+			continue
+		}
+		m.known[sec] = true
 		b := []byte(sec)
-		s.secrets = append(s.secrets, b)
+		m.secrets = append(m.secrets, b)
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-			s.encoded = append(s.encoded, []byte(enc.EncodeToString(b)))
+			m.encoded = append(m.encoded, []byte(enc.EncodeToString(b)))
 		}
 		lower := hex.EncodeToString(b)
-		s.encoded = append(s.encoded, []byte(lower), bytes.ToUpper([]byte(lower)))
+		m.encoded = append(m.encoded, []byte(lower), bytes.ToUpper([]byte(lower)))
 	}
-	return s
+	return m
 }
 
 // Scrub returns p with every secret replaced by Mask. It returns p itself
 // when there is nothing to replace.
 func (s *Scrubber) Scrub(p []byte) []byte {
-	if s == nil || len(s.secrets) == 0 {
+	if s == nil {
+		return p
+	}
+	m := s.current()
+	if m == nil || len(m.secrets) == 0 {
 		return p
 	}
 	var out []byte // nil until the first match
 	last := 0      // p[:last] is in out already
 	for i := 0; i < len(p); {
-		end := s.matchAt(p, i)
+		end := m.matchAt(p, i)
 		if end < 0 {
 			i++
 			continue
@@ -80,14 +154,14 @@ func (s *Scrubber) Scrub(p []byte) []byte {
 }
 
 // matchAt returns the end of the longest secret found at p[i:], or -1.
-func (s *Scrubber) matchAt(p []byte, i int) int {
+func (m *matcher) matchAt(p []byte, i int) int {
 	best := -1
-	for _, sec := range s.secrets {
+	for _, sec := range m.secrets {
 		if end, n := prefixAt(p, i, sec); n == len(sec) || n >= MinPartial {
 			best = max(best, end)
 		}
 	}
-	for _, enc := range s.encoded {
+	for _, enc := range m.encoded {
 		if bytes.HasPrefix(p[i:], enc) {
 			best = max(best, i+len(enc))
 		}

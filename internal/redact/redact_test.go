@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.uber.org/zap"
@@ -106,6 +107,40 @@ func TestScrubPartial(t *testing.T) {
 			t.Errorf("Scrub(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+func TestFollow(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	id := "preview-id-one-0001"
+	src := func() string { mu.Lock(); defer mu.Unlock(); return id }
+	s := New(secret).Follow(src)
+	set := func(v string) { mu.Lock(); id = v; mu.Unlock() }
+	check := func(line, want string) {
+		t.Helper()
+		if got := string(s.Scrub([]byte(line))); got != want {
+			t.Errorf("Scrub(%q) = %q, want %q", line, got, want)
+		}
+	}
+	check("a "+secret+" b preview-id-one-0001", "a "+Mask+" b "+Mask)
+	set("preview-id-two-0002")
+	check("new preview-id-two-0002, old preview-id-one-0001", "new "+Mask+", old "+Mask)
+	for i := range MaxFollowed {
+		set(fmt.Sprintf("preview-id-many-%04d", i))
+		s.Scrub(nil)
+	}
+	check("long gone preview-id-one-0001", "long gone preview-id-one-0001")
+	check("still "+secret, "still "+Mask)
+	set("")
+	check("preview-id-many-0007", Mask)
+	var wg sync.WaitGroup
+	for i := range 8 { // concurrent scrubs while the value changes
+		wg.Go(func() {
+			set(fmt.Sprintf("preview-id-race-%04d", i))
+			s.Scrub([]byte("x"))
+		})
+	}
+	wg.Wait()
 }
 
 // TestWriteSyncerZap logs the malformed queries at every level
