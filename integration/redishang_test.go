@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/isrcache/isrcache/pkg/isr"
+	"github.com/isrcache/isrcache/pkg/isr/isrbreaker"
 	"github.com/isrcache/isrcache/pkg/isr/isrredis"
 	"github.com/isrcache/isrcache/pkg/isr/isrtest"
 )
 
 // TestClusterRedisHang proves that a hung Redis (SIGSTOP: connections stay
 // open, nothing answers) degrades service without stalling it (R2), with
-// each replica's backend behind an isr.Breaker as cmd/isrcache wires it.
+// each replica's backend behind an isrbreaker.Breaker as cmd/isrcache wires it.
 // Under the breaker a counter records every store and lock call that
 // reaches the Redis backend.
 //
@@ -34,7 +35,7 @@ func TestClusterRedisHang(t *testing.T) {
 	c := newCluster(t)
 	clock := isrtest.NewClock(time.Now())
 	var (
-		breakers = map[string]*isr.Breaker{} // written by Wrap, in this goroutine
+		breakers = map[string]*isrbreaker.Breaker{} // written by Wrap, in this goroutine
 		calls    = map[string]*countingBackend{}
 		mu       sync.Mutex // guards changes; never held while calling a breaker
 		changes  []string
@@ -43,8 +44,8 @@ func TestClusterRedisHang(t *testing.T) {
 		Options: isr.Options{L1MaxAge: 200 * time.Millisecond},
 		Wrap: func(name string, b *isrredis.Backend) isr.Backend {
 			calls[name] = &countingBackend{Backend: b}
-			breakers[name] = isr.NewBreaker(calls[name], isr.BreakerOptions{Now: clock.Now,
-				OnStateChange: func(from, to isr.BreakerState) {
+			breakers[name] = isrbreaker.New(calls[name], isrbreaker.Options{Now: clock.Now,
+				OnStateChange: func(from, to isrbreaker.State) {
 					mu.Lock()
 					defer mu.Unlock()
 					changes = append(changes, name+" "+from.String()+">"+to.String())
@@ -71,7 +72,7 @@ func TestClusterRedisHang(t *testing.T) {
 			if err := checkDegraded(t.Context(), c, r, "/warm", v1); err != nil {
 				return err
 			}
-			if s := breakers[r.Name].State(); s != isr.BreakerOpen {
+			if s := breakers[r.Name].State(); s != isrbreaker.Open {
 				return fmt.Errorf("breaker %v, want open", s)
 			}
 			return nil
@@ -99,7 +100,7 @@ func TestClusterRedisHang(t *testing.T) {
 		t.Errorf("/cold-0 rendered %d times while Redis hung, want 10 (one per visit, nothing stored)", got)
 	}
 	for _, r := range reps {
-		if s := breakers[r.Name].State(); s != isr.BreakerOpen {
+		if s := breakers[r.Name].State(); s != isrbreaker.Open {
 			t.Fatalf("%s: breaker %v after the requests, want still open (its clock did not move)", r.Name, s)
 		}
 	}
@@ -108,7 +109,7 @@ func TestClusterRedisHang(t *testing.T) {
 	eventually(t, "pages stored and shared again", func() error {
 		// Past any cooldown: a probe that still failed (a connection the
 		// hang broke) is retried at the next call.
-		clock.Advance(isr.DefaultBreakerMaxCooldown)
+		clock.Advance(isrbreaker.DefaultMaxCooldown)
 		a, err := do(t.Context(), c.client, http.MethodGet, reps[0].URL+"/after", "")
 		if err != nil || a.Status != 200 {
 			return fmt.Errorf("GET /after on r1 = %v, %v", a, err)
@@ -120,7 +121,7 @@ func TestClusterRedisHang(t *testing.T) {
 		return nil
 	})
 	for _, r := range reps {
-		if s := breakers[r.Name].State(); s != isr.BreakerClosed {
+		if s := breakers[r.Name].State(); s != isrbreaker.Closed {
 			t.Errorf("%s: breaker %v once Redis is back, want closed", r.Name, s)
 		}
 		mu.Lock()

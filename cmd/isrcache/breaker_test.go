@@ -6,6 +6,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/isrcache/isrcache/pkg/isr"
+	"github.com/isrcache/isrcache/pkg/isr/isrbreaker"
 	"github.com/isrcache/isrcache/pkg/isr/isrmem"
 	"github.com/isrcache/isrcache/pkg/isr/isrredis"
 )
@@ -13,8 +14,8 @@ import (
 // TestGuard checks that the Redis backend gets a circuit breaker and the
 // in-memory one does not.
 func TestGuard(t *testing.T) {
-	onChange := func(from, to isr.BreakerState) {}
-	if _, ok := guard(isrredis.New(nil, nil), zap.NewNop(), onChange).(*isr.Breaker); !ok {
+	onChange := func(from, to isrbreaker.State) {}
+	if _, ok := guard(isrredis.New(nil, nil), zap.NewNop(), onChange).(*isrbreaker.Breaker); !ok {
 		t.Error("the Redis backend is not behind a circuit breaker")
 	}
 	mem := isrmem.New(nil)

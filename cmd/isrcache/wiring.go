@@ -19,6 +19,7 @@ import (
 	"github.com/isrcache/isrcache/internal/redact"
 	"github.com/isrcache/isrcache/internal/secretfile"
 	"github.com/isrcache/isrcache/pkg/isr"
+	"github.com/isrcache/isrcache/pkg/isr/isrbreaker"
 	"github.com/isrcache/isrcache/pkg/isr/isrmem"
 	"github.com/isrcache/isrcache/pkg/isr/isrredis"
 )
@@ -86,19 +87,19 @@ func replicaName() string {
 }
 
 // guard puts a circuit breaker with the default options (see
-// isr.BreakerOptions: each call bounded to 500ms, open after 5 failures in
+// isrbreaker.Options: each call bounded to 500ms, open after 5 failures in
 // a row) in front of a Redis backend, so that a hung Redis costs a request
 // at most one call's deadline, then nothing while the breaker is open. Its
 // state changes go to onChange (the metrics) and the log. The in-memory
 // backend cannot hang and is returned as is.
-func guard(b isr.Backend, log *zap.Logger, onChange func(from, to isr.BreakerState)) isr.Backend {
+func guard(b isr.Backend, log *zap.Logger, onChange func(from, to isrbreaker.State)) isr.Backend {
 	if _, ok := b.(*isrredis.Backend); !ok {
 		return b
 	}
-	return isr.NewBreaker(b, isr.BreakerOptions{OnStateChange: func(from, to isr.BreakerState) {
+	return isrbreaker.New(b, isrbreaker.Options{OnStateChange: func(from, to isrbreaker.State) {
 		onChange(from, to)
 		msg, fields := "redis circuit breaker "+to.String(), []zap.Field{zap.String("from", from.String())}
-		if to == isr.BreakerOpen {
+		if to == isrbreaker.Open {
 			log.Warn(msg, append(fields, zap.String("effect",
 				"store calls fail at once: pages come from the hot cache, or from the origin unstored"))...)
 			return

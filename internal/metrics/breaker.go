@@ -3,11 +3,11 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/isrcache/isrcache/pkg/isr"
+	"github.com/isrcache/isrcache/pkg/isr/isrbreaker"
 )
 
 // breakerStates are the label values of isr_breaker_transitions_total.
-var breakerStates = []string{isr.BreakerClosed.String(), isr.BreakerHalfOpen.String(), isr.BreakerOpen.String()}
+var breakerStates = []string{isrbreaker.Closed.String(), isrbreaker.HalfOpen.String(), isrbreaker.Open.String()}
 
 // newBreakerMetrics returns the circuit breaker's gauge and counter.
 func newBreakerMetrics() (prometheus.Gauge, *prometheus.CounterVec) {
@@ -27,8 +27,8 @@ func newBreakerMetrics() (prometheus.Gauge, *prometheus.CounterVec) {
 
 // BreakerStateChange records a state change of the circuit breaker: it
 // sets isr_breaker_state and counts the transition. Pass it as
-// isr.BreakerOptions.OnStateChange (it is fast and never calls back).
-func (m *Metrics) BreakerStateChange(from, to isr.BreakerState) {
+// isrbreaker.Options.OnStateChange (it is fast and never calls back).
+func (m *Metrics) BreakerStateChange(from, to isrbreaker.State) {
 	m.breakerState.Set(float64(to))
 	m.breakerTransitions.WithLabelValues(oneOf(to.String(), breakerStates)).Inc()
 }

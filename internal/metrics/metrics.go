@@ -12,7 +12,7 @@
 // a Metrics is an internal/server Observer (fed from the request log's own
 // record of each answer), [Metrics.Origin] wraps the cache's isr.Origin, a
 // Metrics is an isr.Observer, [Metrics.RedisHook]
-// is a go-redis hook, [Metrics.BreakerStateChange] is an isr.Breaker's
+// is a go-redis hook, [Metrics.BreakerStateChange] is an isrbreaker.Breaker's
 // state-change hook, and [Metrics.WatchCache] and [Metrics.WatchPubSub]
 // read the engine's and the Redis backend's counters at scrape time.
 package metrics

@@ -27,6 +27,13 @@ var (
 	// page that has MaxVariants variants stored already. Nothing is
 	// written.
 	ErrTooManyVariants = errors.New("isr: too many variants of one page")
+	// ErrUnavailable is returned (possibly wrapped) by a backend that did
+	// not even try a call, such as an isrbreaker.Breaker that is open: the
+	// store failed too often. The Handler treats it as any store failure
+	// (it serves its hot cache's copy, or renders at the origin without
+	// storing), but logs it at debug level only: the breaker logs its own
+	// state changes.
+	ErrUnavailable = errors.New("isr: store unavailable (circuit breaker open)")
 )
 
 // Never is the Revalidate value of a page that stays fresh until it is

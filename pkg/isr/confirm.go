@@ -13,7 +13,8 @@ var ErrNoConfirm = errors.New("isr: the backend cannot confirm delivery to repli
 
 // A Confirmer is a Backend whose replicas register themselves and can
 // confirm that they applied the events published so far. isrredis and
-// isrmem are Confirmers; a [Breaker] is one when the backend it guards is.
+// isrmem are Confirmers; an isrbreaker.Breaker is one when the backend it
+// guards is.
 type Confirmer interface {
 	// Confirm waits until every live replica has applied every event
 	// published before the call (so dropped the pages they name from its
@@ -81,15 +82,4 @@ func (h *Handler) Confirm(ctx context.Context, timeout time.Duration) (Confirmat
 		o.Confirmed(outcome, time.Since(start))
 	}
 	return conf, err
-}
-
-// Confirm passes the call to the guarded backend, if it is a Confirmer,
-// without counting it: the confirmation has its own deadline, and the
-// backend's listener, which acknowledges, does not go through the breaker.
-func (b *Breaker) Confirm(ctx context.Context) (Confirmation, error) {
-	c, ok := b.next.(Confirmer)
-	if !ok {
-		return Confirmation{}, ErrNoConfirm
-	}
-	return c.Confirm(ctx)
 }

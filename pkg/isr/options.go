@@ -109,7 +109,7 @@ type Options struct {
 }
 
 // withDefaults returns o with zero values replaced by defaults, or an error
-// naming the first invalid option.
+// naming the first invalid option, in the order Options declares them.
 func (o Options) withDefaults() (Options, error) {
 	if o.Backend == nil {
 		return o, errors.New("isr: Options.Backend is required")
@@ -151,13 +151,16 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Go == nil {
 		o.Go = func(f func()) { go f() }
 	}
-	for name, d := range map[string]time.Duration{
-		"Revalidate": o.Revalidate, "Expire": o.Expire, "RenderTimeout": o.RenderTimeout,
-		"LockTTL": o.LockTTL, "WaitTimeout": o.WaitTimeout, "FailureBackoff": o.FailureBackoff,
-		"NotFoundTTL": o.NotFoundTTL, "L1MaxAge": o.L1MaxAge,
+	for _, opt := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"Revalidate", o.Revalidate}, {"Expire", o.Expire}, {"RenderTimeout", o.RenderTimeout},
+		{"LockTTL", o.LockTTL}, {"WaitTimeout", o.WaitTimeout}, {"FailureBackoff", o.FailureBackoff},
+		{"NotFoundTTL", o.NotFoundTTL}, {"L1MaxAge", o.L1MaxAge},
 	} {
-		if d < 0 {
-			return o, fmt.Errorf("isr: Options.%s is negative (%v)", name, d)
+		if opt.d < 0 {
+			return o, fmt.Errorf("isr: Options.%s is negative (%v)", opt.name, opt.d)
 		}
 	}
 	if o.LockTTL <= o.RenderTimeout {

@@ -31,7 +31,8 @@ var releaseLua = redis.NewScript(`if redis.call("get", KEYS[1]) == ARGV[1] then 
 // later and leave a lock that nobody holds. Such a lock is remembered and
 // released with its token as soon as Redis answers again: at the start of
 // the next TryLock, and at every delivery probe of Listen (which does not
-// sit behind an isr.Breaker), instead of blocking the key for its TTL.
+// sit behind an isrbreaker.Breaker), instead of blocking the key for its
+// TTL.
 func (b *Backend) TryLock(ctx context.Context, key string, ttl time.Duration) (isr.Lock, error) {
 	if ttl < time.Millisecond {
 		return nil, fmt.Errorf("isrredis: lock %q: ttl %v is under 1ms", key, ttl)

@@ -1,87 +1,89 @@
-package isr
+// Package isrbreaker is a circuit breaker in front of an [isr.Backend], for
+// a shared store that can fail or hang (Redis): past a few failures in a
+// row, store calls fail at once with isr.ErrUnavailable, and the Handler
+// serves its hot cache or renders unstored instead of waiting for a
+// timeout on every request.
+package isrbreaker
 
 import (
 	"context"
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/isrcache/isrcache/pkg/isr"
 )
 
-// ErrUnavailable is returned (possibly wrapped) by a [Breaker] that is open:
-// the store failed too often, so the call was not even tried. The Handler
-// treats it as any store failure: it serves its hot cache's copy, or
-// renders at the origin without storing.
-var ErrUnavailable = errors.New("isr: store unavailable (circuit breaker open)")
-
-// Defaults of [BreakerOptions].
+// Defaults of [Options].
 const (
-	DefaultBreakerFailures    = 5
-	DefaultBreakerCooldown    = 2 * time.Second
-	DefaultBreakerMaxCooldown = 30 * time.Second
-	DefaultBreakerTimeout     = 500 * time.Millisecond
+	DefaultFailures    = 5
+	DefaultCooldown    = 2 * time.Second
+	DefaultMaxCooldown = 30 * time.Second
+	DefaultTimeout     = 500 * time.Millisecond
 )
 
-// BreakerState is the state of a [Breaker]. Its numeric value is the one
+// State is the state of a [Breaker]. Its numeric value is the one
 // exported as the isr_breaker_state gauge.
-type BreakerState int
+type State int
 
 const (
-	// BreakerClosed lets every call through and counts consecutive failures.
-	BreakerClosed BreakerState = iota
-	// BreakerHalfOpen lets one probe call through; the others fail at once.
-	BreakerHalfOpen
-	// BreakerOpen fails every call at once with ErrUnavailable.
-	BreakerOpen
+	// Closed lets every call through and counts consecutive failures.
+	Closed State = iota
+	// HalfOpen lets one probe call through; the others fail at once.
+	HalfOpen
+	// Open fails every call at once with isr.ErrUnavailable.
+	Open
 )
 
 // String returns "closed", "half-open" or "open".
-func (s BreakerState) String() string {
+func (s State) String() string {
 	switch s {
-	case BreakerClosed:
+	case Closed:
 		return "closed"
-	case BreakerHalfOpen:
+	case HalfOpen:
 		return "half-open"
-	case BreakerOpen:
+	case Open:
 		return "open"
 	}
 	return "unknown"
 }
 
-// BreakerOptions configure a [Breaker]. The zero value selects every default.
-type BreakerOptions struct {
+// Options configure a [Breaker]. The zero value selects every default.
+type Options struct {
 	// Failures is how many consecutive failed calls open the breaker.
-	// Zero or less means DefaultBreakerFailures (5).
+	// Zero or less means DefaultFailures (5).
 	Failures int
 	// Cooldown is how long the breaker stays open the first time; each
 	// failed probe doubles it, up to MaxCooldown. A successful probe resets
-	// it. Zero or less means DefaultBreakerCooldown (2s).
+	// it. Zero or less means DefaultCooldown (2s).
 	Cooldown time.Duration
 	// MaxCooldown caps the cooldown. Zero or less means
-	// DefaultBreakerMaxCooldown (30s), and never less than Cooldown.
+	// DefaultMaxCooldown (30s), and never less than Cooldown.
 	MaxCooldown time.Duration
 	// Timeout is the deadline of each call (and of each Refresh and Release
 	// of a lock it hands out), so that a hung store costs at most this
 	// much per call even before the breaker opens. Zero means
-	// DefaultBreakerTimeout (500ms); a negative value sets no deadline.
+	// DefaultTimeout (500ms); a negative value sets no deadline.
 	Timeout time.Duration
 	// Now is the clock that times the cooldown. If nil, time.Now.
 	Now func() time.Time
 	// OnStateChange, if set, is called at every state change, with the
 	// breaker's lock held, so calls arrive in order: it must be fast and
 	// must not call the Breaker. Metrics and logs hook in here.
-	OnStateChange func(from, to BreakerState)
+	OnStateChange func(from, to State)
 }
 
 // Breaker is a circuit breaker in front of a [Backend], for a shared store
-// that can fail or hang (Redis). It is itself a Backend; Listen passes
+// that can fail or hang (Redis). It is itself an isr.Backend; Listen passes
 // through untouched (the bus has its own reconnection and probing).
 //
 // Closed, it bounds each store and lock call by Timeout and counts
-// consecutive failures: any error except ErrNotFound, ErrFenced, ErrLocked
-// and ErrLockLost (answers, not failures), and except calls whose caller's
+// consecutive failures: any error except isr.ErrNotFound, isr.ErrFenced,
+// isr.ErrLocked, isr.ErrLockLost and isr.ErrTooManyVariants (answers, not
+// failures), and except calls whose caller's
 // context was done (the caller gave up; that says nothing of the store).
 // After Failures of them in a row it opens: calls fail at once with
-// ErrUnavailable, so a hung store no longer costs a timeout per call. After
+// isr.ErrUnavailable, so a hung store no longer costs a timeout per call. After
 // the cooldown the next call is a probe (half-open): the others keep failing
 // at once until it returns; success closes the breaker, failure opens it
 // again with a doubled cooldown. Results of calls that started before a
@@ -97,14 +99,14 @@ type BreakerOptions struct {
 // after its TTL. Correctness never depends on a call's
 // result reaching the caller: it comes from the store's fenced writes.
 //
-// Create one with [NewBreaker]. It starts no goroutine and is safe for
+// Create one with [New]. It starts no goroutine and is safe for
 // concurrent use.
 type Breaker struct {
-	next Backend
-	opts BreakerOptions
+	next isr.Backend
+	opts Options
 
 	mu        sync.Mutex
-	state     BreakerState
+	state     State
 	gen       uint64        // incremented at each state change
 	failures  int           // consecutive failures while closed
 	cooldown  time.Duration // of the current or next opening
@@ -112,22 +114,22 @@ type Breaker struct {
 	probing   bool          // a half-open probe is in flight
 }
 
-var _ Backend = (*Breaker)(nil)
+var _ isr.Backend = (*Breaker)(nil)
 
-// NewBreaker returns a closed Breaker in front of b, configured by opts.
-func NewBreaker(b Backend, opts BreakerOptions) *Breaker {
+// New returns a closed Breaker in front of b, configured by opts.
+func New(b isr.Backend, opts Options) *Breaker {
 	if opts.Failures <= 0 {
-		opts.Failures = DefaultBreakerFailures
+		opts.Failures = DefaultFailures
 	}
 	if opts.Cooldown <= 0 {
-		opts.Cooldown = DefaultBreakerCooldown
+		opts.Cooldown = DefaultCooldown
 	}
 	if opts.MaxCooldown <= 0 {
-		opts.MaxCooldown = DefaultBreakerMaxCooldown
+		opts.MaxCooldown = DefaultMaxCooldown
 	}
 	opts.MaxCooldown = max(opts.MaxCooldown, opts.Cooldown)
 	if opts.Timeout == 0 {
-		opts.Timeout = DefaultBreakerTimeout
+		opts.Timeout = DefaultTimeout
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -137,7 +139,7 @@ func NewBreaker(b Backend, opts BreakerOptions) *Breaker {
 
 // State returns the breaker's state. An open breaker whose cooldown is
 // over stays open until the next call, which becomes the probe.
-func (b *Breaker) State() BreakerState {
+func (b *Breaker) State() State {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.state
@@ -145,17 +147,17 @@ func (b *Breaker) State() BreakerState {
 
 // admit decides whether a call may go through. It returns the generation
 // the call belongs to, whether it is the half-open probe, and
-// ErrUnavailable if it must fail at once.
+// isr.ErrUnavailable if it must fail at once.
 func (b *Breaker) admit() (gen uint64, probe bool, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.state == BreakerOpen && !b.opts.Now().Before(b.openUntil) {
-		b.setState(BreakerHalfOpen)
+	if b.state == Open && !b.opts.Now().Before(b.openUntil) {
+		b.setState(HalfOpen)
 	}
 	switch {
-	case b.state == BreakerOpen, b.state == BreakerHalfOpen && b.probing:
-		return 0, false, ErrUnavailable
-	case b.state == BreakerHalfOpen:
+	case b.state == Open, b.state == HalfOpen && b.probing:
+		return 0, false, isr.ErrUnavailable
+	case b.state == HalfOpen:
 		b.probing = true
 		return b.gen, true, nil
 	}
@@ -179,11 +181,11 @@ func (b *Breaker) done(ctx context.Context, gen uint64, probe bool, err error) {
 		// cancelled probe lets the next call probe.
 	case answered(err):
 		b.failures = 0
-		if b.state == BreakerHalfOpen {
+		if b.state == HalfOpen {
 			b.cooldown = b.opts.Cooldown
-			b.setState(BreakerClosed)
+			b.setState(Closed)
 		}
-	case b.state == BreakerHalfOpen:
+	case b.state == HalfOpen:
 		b.cooldown = min(2*b.cooldown, b.opts.MaxCooldown)
 		b.open()
 	default:
@@ -198,11 +200,11 @@ func (b *Breaker) done(ctx context.Context, gen uint64, probe bool, err error) {
 func (b *Breaker) open() {
 	b.failures = 0
 	b.openUntil = b.opts.Now().Add(b.cooldown)
-	b.setState(BreakerOpen)
+	b.setState(Open)
 }
 
 // setState moves to s, starting a new generation. b.mu is held.
-func (b *Breaker) setState(s BreakerState) {
+func (b *Breaker) setState(s State) {
 	from := b.state
 	b.state = s
 	b.gen++
@@ -214,8 +216,9 @@ func (b *Breaker) setState(s BreakerState) {
 
 // answered reports whether err is the store's answer rather than a failure.
 func answered(err error) bool {
-	return err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrFenced) ||
-		errors.Is(err, ErrLocked) || errors.Is(err, ErrLockLost)
+	return err == nil || errors.Is(err, isr.ErrNotFound) || errors.Is(err, isr.ErrFenced) ||
+		errors.Is(err, isr.ErrLocked) || errors.Is(err, isr.ErrLockLost) ||
+		errors.Is(err, isr.ErrTooManyVariants)
 }
 
 // call runs f through the breaker with the per-call deadline.
@@ -236,7 +239,7 @@ func (b *Breaker) call(ctx context.Context, f func(context.Context) error) error
 }
 
 // Get calls the store's Get through the breaker.
-func (b *Breaker) Get(ctx context.Context, key string) (e *Entry, err error) {
+func (b *Breaker) Get(ctx context.Context, key string) (e *isr.Entry, err error) {
 	err = b.call(ctx, func(ctx context.Context) error {
 		e, err = b.next.Get(ctx, key)
 		return err
@@ -255,7 +258,7 @@ func (b *Breaker) Token(ctx context.Context, key string) (t int64, err error) {
 
 // Put calls the store's Put through the breaker. A Put that timed out may
 // have been applied; see [Breaker].
-func (b *Breaker) Put(ctx context.Context, key string, token int64, p *Page, ttl time.Duration) (fresh bool, err error) {
+func (b *Breaker) Put(ctx context.Context, key string, token int64, p *isr.Page, ttl time.Duration) (fresh bool, err error) {
 	err = b.call(ctx, func(ctx context.Context) error {
 		fresh, err = b.next.Put(ctx, key, token, p, ttl)
 		return err
@@ -264,7 +267,7 @@ func (b *Breaker) Put(ctx context.Context, key string, token int64, p *Page, ttl
 }
 
 // Invalidate calls the store's Invalidate through the breaker.
-func (b *Breaker) Invalidate(ctx context.Context, mode Mode, keys ...string) (found []bool, err error) {
+func (b *Breaker) Invalidate(ctx context.Context, mode isr.Mode, keys ...string) (found []bool, err error) {
 	err = b.call(ctx, func(ctx context.Context) error {
 		found, err = b.next.Invalidate(ctx, mode, keys...)
 		return err
@@ -292,8 +295,8 @@ func (b *Breaker) Variants(ctx context.Context, keys ...string) (vs [][]string, 
 
 // TryLock calls the locker's TryLock through the breaker. The lock's
 // Refresh and Release go through the breaker too.
-func (b *Breaker) TryLock(ctx context.Context, key string, ttl time.Duration) (Lock, error) {
-	var l Lock
+func (b *Breaker) TryLock(ctx context.Context, key string, ttl time.Duration) (isr.Lock, error) {
+	var l isr.Lock
 	err := b.call(ctx, func(ctx context.Context) (err error) {
 		l, err = b.next.TryLock(ctx, key, ttl)
 		return err
@@ -305,14 +308,14 @@ func (b *Breaker) TryLock(ctx context.Context, key string, ttl time.Duration) (L
 }
 
 // Listen passes through to the wrapped backend's bus.
-func (b *Breaker) Listen(ctx context.Context, fn func(Event)) error {
+func (b *Breaker) Listen(ctx context.Context, fn func(isr.Event)) error {
 	return b.next.Listen(ctx, fn)
 }
 
-// breakerLock is a Lock whose calls go through a Breaker.
+// breakerLock is an isr.Lock whose calls go through a Breaker.
 type breakerLock struct {
 	b *Breaker
-	l Lock
+	l isr.Lock
 }
 
 func (bl breakerLock) Refresh(ctx context.Context, ttl time.Duration) error {
@@ -321,4 +324,15 @@ func (bl breakerLock) Refresh(ctx context.Context, ttl time.Duration) error {
 
 func (bl breakerLock) Release(ctx context.Context) error {
 	return bl.b.call(ctx, func(ctx context.Context) error { return bl.l.Release(ctx) })
+}
+
+// Confirm passes the call to the guarded backend, if it is an isr.Confirmer,
+// without counting it: the confirmation has its own deadline, and the
+// backend's listener, which acknowledges, does not go through the breaker.
+func (b *Breaker) Confirm(ctx context.Context) (isr.Confirmation, error) {
+	c, ok := b.next.(isr.Confirmer)
+	if !ok {
+		return isr.Confirmation{}, isr.ErrNoConfirm
+	}
+	return c.Confirm(ctx)
 }

@@ -1,4 +1,4 @@
-package isr_test
+package isrbreaker_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/isrcache/isrcache/pkg/isr"
+	"github.com/isrcache/isrcache/pkg/isr/isrbreaker"
 	"github.com/isrcache/isrcache/pkg/isr/isrmem"
 	"github.com/isrcache/isrcache/pkg/isr/isrtest"
 )
@@ -85,7 +86,7 @@ func (f *flaky) Token(ctx context.Context, key string) (int64, error) {
 
 // gated starts a call of b (a Token) and returns once it waits in the
 // backend for what is sent on gate; res receives its result.
-func (f *flaky) gated(b *isr.Breaker) (gate, res chan error) {
+func (f *flaky) gated(b *isrbreaker.Breaker) (gate, res chan error) {
 	gate, res, entered := make(chan error), make(chan error, 1), make(chan struct{}, 1)
 	f.mu.Lock()
 	f.gate, f.entered = gate, entered
@@ -102,7 +103,7 @@ func (f *flaky) gated(b *isr.Breaker) (gate, res chan error) {
 }
 
 // record is the breaker's OnStateChange hook.
-func (f *flaky) record(from, to isr.BreakerState) {
+func (f *flaky) record(from, to isrbreaker.State) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.changes = append(f.changes, from.String()+">"+to.String())
@@ -115,8 +116,8 @@ func (f *flaky) transitions() string {
 	return fmt.Sprint(f.changes)
 }
 
-func newTestBreaker(f *flaky, clk *isrtest.Clock) *isr.Breaker {
-	return isr.NewBreaker(f, isr.BreakerOptions{Now: clk.Now, OnStateChange: f.record})
+func newTestBreaker(f *flaky, clk *isrtest.Clock) *isrbreaker.Breaker {
+	return isrbreaker.New(f, isrbreaker.Options{Now: clk.Now, OnStateChange: f.record})
 }
 
 // TestBreakerTransitions walks the breaker through its states with the
@@ -127,15 +128,15 @@ func TestBreakerTransitions(t *testing.T) {
 		backend error // what the backend answers
 		wantErr error // what the caller gets
 		reached bool  // the call reached the backend
-		state   isr.BreakerState
+		state   isrbreaker.State
 	}
-	fail := step{backend: errDown, wantErr: errDown, reached: true, state: isr.BreakerClosed}
-	ok := step{reached: true, state: isr.BreakerClosed}
-	open := step{wantErr: isr.ErrUnavailable, state: isr.BreakerOpen}
+	fail := step{backend: errDown, wantErr: errDown, reached: true, state: isrbreaker.Closed}
+	ok := step{reached: true, state: isrbreaker.Closed}
+	open := step{wantErr: isr.ErrUnavailable, state: isrbreaker.Open}
 	opening := fail
-	opening.state = isr.BreakerOpen
+	opening.state = isrbreaker.Open
 	failedProbe := func(after time.Duration) step {
-		return step{advance: after, backend: errDown, wantErr: errDown, reached: true, state: isr.BreakerOpen}
+		return step{advance: after, backend: errDown, wantErr: errDown, reached: true, state: isrbreaker.Open}
 	}
 	tests := []struct {
 		name  string
@@ -157,30 +158,30 @@ func TestBreakerTransitions(t *testing.T) {
 		{"five failures open; calls fail at once", []step{fail, fail, fail, fail, opening, open, open}, "[closed>open]"},
 		{"open until the cooldown is over", []step{
 			fail, fail, fail, fail, opening,
-			{advance: 1999 * time.Millisecond, wantErr: isr.ErrUnavailable, state: isr.BreakerOpen},
-			{advance: time.Millisecond, reached: true, state: isr.BreakerClosed},
+			{advance: 1999 * time.Millisecond, wantErr: isr.ErrUnavailable, state: isrbreaker.Open},
+			{advance: time.Millisecond, reached: true, state: isrbreaker.Closed},
 			ok,
 		}, "[closed>open open>half-open half-open>closed]"},
 		{"a failed probe reopens with a doubled cooldown", []step{
 			fail, fail, fail, fail, opening,
 			failedProbe(2 * time.Second),
-			{advance: 3999 * time.Millisecond, wantErr: isr.ErrUnavailable, state: isr.BreakerOpen},
+			{advance: 3999 * time.Millisecond, wantErr: isr.ErrUnavailable, state: isrbreaker.Open},
 			failedProbe(time.Millisecond),
-			{advance: 7999 * time.Millisecond, wantErr: isr.ErrUnavailable, state: isr.BreakerOpen},
+			{advance: 7999 * time.Millisecond, wantErr: isr.ErrUnavailable, state: isrbreaker.Open},
 			failedProbe(time.Millisecond), // 16s next
 			failedProbe(16 * time.Second), // capped at 30s from here
-			{advance: 29 * time.Second, wantErr: isr.ErrUnavailable, state: isr.BreakerOpen},
+			{advance: 29 * time.Second, wantErr: isr.ErrUnavailable, state: isrbreaker.Open},
 			failedProbe(time.Second),
-			{advance: 30 * time.Second, reached: true, state: isr.BreakerClosed},
+			{advance: 30 * time.Second, reached: true, state: isrbreaker.Closed},
 			// Closing reset the cooldown to 2s.
 			fail, fail, fail, fail, opening,
-			{advance: 2 * time.Second, reached: true, state: isr.BreakerClosed},
+			{advance: 2 * time.Second, reached: true, state: isrbreaker.Closed},
 		}, "[closed>open open>half-open half-open>open open>half-open half-open>open open>half-open half-open>open " +
 			"open>half-open half-open>open open>half-open half-open>open open>half-open half-open>closed " +
 			"closed>open open>half-open half-open>closed]"},
 		{"a probe answered not found closes", []step{
 			fail, fail, fail, fail, opening,
-			{advance: 2 * time.Second, backend: isr.ErrNotFound, wantErr: isr.ErrNotFound, reached: true, state: isr.BreakerClosed},
+			{advance: 2 * time.Second, backend: isr.ErrNotFound, wantErr: isr.ErrNotFound, reached: true, state: isrbreaker.Closed},
 		}, "[closed>open open>half-open half-open>closed]"},
 	}
 	for _, tt := range tests {
@@ -210,15 +211,15 @@ func TestBreakerTransitions(t *testing.T) {
 }
 
 // trip opens b by failing Failures calls.
-func trip(t *testing.T, b *isr.Breaker, f *flaky) {
+func trip(t *testing.T, b *isrbreaker.Breaker, f *flaky) {
 	t.Helper()
 	f.set(errDown)
-	for range isr.DefaultBreakerFailures {
+	for range isrbreaker.DefaultFailures {
 		_, _ = b.Token(t.Context(), "/k")
 	}
 	f.set(nil)
-	if b.State() != isr.BreakerOpen {
-		t.Fatalf("state %v after %d failures, want open", b.State(), isr.DefaultBreakerFailures)
+	if b.State() != isrbreaker.Open {
+		t.Fatalf("state %v after %d failures, want open", b.State(), isrbreaker.DefaultFailures)
 	}
 }
 
@@ -228,7 +229,7 @@ func TestBreakerHalfOpenSingleProbe(t *testing.T) {
 	f, clk := newFlaky(), &isrtest.Clock{}
 	b := newTestBreaker(f, clk)
 	trip(t, b, f)
-	clk.Advance(isr.DefaultBreakerCooldown)
+	clk.Advance(isrbreaker.DefaultCooldown)
 	gate, probed := f.gated(b)
 	before := f.count()
 	var wg sync.WaitGroup
@@ -249,14 +250,14 @@ func TestBreakerHalfOpenSingleProbe(t *testing.T) {
 	if n := f.count() - before; n != 0 {
 		t.Fatalf("%d calls reached the backend during the probe, want 0", n)
 	}
-	if b.State() != isr.BreakerHalfOpen {
+	if b.State() != isrbreaker.HalfOpen {
 		t.Fatalf("state %v during the probe, want half-open", b.State())
 	}
 	gate <- nil // the probe succeeds
 	if err := <-probed; err != nil {
 		t.Fatalf("probe: %v", err)
 	}
-	if b.State() != isr.BreakerClosed {
+	if b.State() != isrbreaker.Closed {
 		t.Fatalf("state %v after a successful probe, want closed", b.State())
 	}
 	if _, err := b.Token(t.Context(), "/k"); err != nil {
@@ -272,22 +273,22 @@ func TestBreakerCallerCancellation(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	f.set(context.Canceled)
-	for range 3 * isr.DefaultBreakerFailures {
+	for range 3 * isrbreaker.DefaultFailures {
 		if _, err := b.Get(ctx, "/k"); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Get: %v, want context.Canceled", err)
 		}
 	}
-	if b.State() != isr.BreakerClosed {
+	if b.State() != isrbreaker.Closed {
 		t.Fatalf("state %v after cancelled calls, want closed", b.State())
 	}
 
 	trip(t, b, f)
-	clk.Advance(isr.DefaultBreakerCooldown)
+	clk.Advance(isrbreaker.DefaultCooldown)
 	f.set(context.Canceled)
 	if _, err := b.Get(ctx, "/k"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled probe: %v", err)
 	}
-	if b.State() != isr.BreakerHalfOpen {
+	if b.State() != isrbreaker.HalfOpen {
 		t.Fatalf("state %v after a cancelled probe, want still half-open", b.State())
 	}
 	f.set(nil)
@@ -295,7 +296,7 @@ func TestBreakerCallerCancellation(t *testing.T) {
 	if _, err := b.Token(t.Context(), "/k"); err != nil {
 		t.Fatalf("next probe: %v", err)
 	}
-	if f.count() != before+1 || b.State() != isr.BreakerClosed {
+	if f.count() != before+1 || b.State() != isrbreaker.Closed {
 		t.Fatalf("the next call must probe and close: reached %d, state %v", f.count()-before, b.State())
 	}
 }
@@ -306,23 +307,23 @@ func TestBreakerCallerCancellation(t *testing.T) {
 func TestBreakerTimeout(t *testing.T) {
 	f := newFlaky()
 	f.gate = make(chan error) // never sent to: every call hangs
-	b := isr.NewBreaker(f, isr.BreakerOptions{Timeout: time.Millisecond, Failures: 2})
+	b := isrbreaker.New(f, isrbreaker.Options{Timeout: time.Millisecond, Failures: 2})
 	for i := range 2 {
 		if _, err := b.Get(t.Context(), "/k"); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("hung call %d: %v, want context.DeadlineExceeded", i, err)
 		}
 	}
-	if b.State() != isr.BreakerOpen {
+	if b.State() != isrbreaker.Open {
 		t.Fatalf("state %v after two timeouts, want open", b.State())
 	}
 
 	f = newFlaky()
-	b = isr.NewBreaker(f, isr.BreakerOptions{})
+	b = isrbreaker.New(f, isrbreaker.Options{})
 	_, _ = b.Get(t.Context(), "/k")
-	if d := f.deadlines[0]; d <= 0 || d > isr.DefaultBreakerTimeout {
-		t.Errorf("default deadline: %v left, want (0, %v]", d, isr.DefaultBreakerTimeout)
+	if d := f.deadlines[0]; d <= 0 || d > isrbreaker.DefaultTimeout {
+		t.Errorf("default deadline: %v left, want (0, %v]", d, isrbreaker.DefaultTimeout)
 	}
-	b = isr.NewBreaker(f, isr.BreakerOptions{Timeout: -1})
+	b = isrbreaker.New(f, isrbreaker.Options{Timeout: -1})
 	_, _ = b.Get(t.Context(), "/k")
 	if d := f.deadlines[1]; d != -1 {
 		t.Errorf("Timeout -1: the call had a deadline %v away, want none", d)
@@ -337,13 +338,13 @@ func TestBreakerStaleResults(t *testing.T) {
 	b := newTestBreaker(f, clk)
 	lateGate, late := f.gated(b) // admitted while closed
 	trip(t, b, f)
-	clk.Advance(isr.DefaultBreakerCooldown)
+	clk.Advance(isrbreaker.DefaultCooldown)
 	probeGate, probe := f.gated(b) // the half-open probe
 	lateGate <- errDown
 	if err := <-late; !errors.Is(err, errDown) {
 		t.Fatalf("late call: %v", err)
 	}
-	if b.State() != isr.BreakerHalfOpen {
+	if b.State() != isrbreaker.HalfOpen {
 		t.Fatalf("a late failure changed the state to %v, want still half-open", b.State())
 	}
 	probeGate <- nil
@@ -374,11 +375,11 @@ func TestBreakerLockAndListen(t *testing.T) {
 	if err := l.Release(t.Context()); !errors.Is(err, isr.ErrUnavailable) {
 		t.Fatalf("Release while open: %v, want ErrUnavailable", err)
 	}
-	clk.Advance(isr.DefaultBreakerCooldown)
+	clk.Advance(isrbreaker.DefaultCooldown)
 	if err := l.Release(t.Context()); err != nil {
 		t.Fatalf("Release as the probe: %v", err)
 	}
-	if b.State() != isr.BreakerClosed {
+	if b.State() != isrbreaker.Closed {
 		t.Fatalf("state %v after the Release probe, want closed", b.State())
 	}
 
