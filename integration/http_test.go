@@ -113,14 +113,22 @@ func decodeRevalidate(t *testing.T, a answer) revalidateResult {
 // and cond's last error if that does not happen within eventuallyTimeout.
 func eventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(eventuallyTimeout)
+	within(t, eventuallyTimeout, what, cond)
+}
+
+// within is eventually with a bound of d, for a claim that holds only if
+// cond comes true before something else could make it true (such as the
+// origin's own cache expiring).
+func within(t *testing.T, d time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for {
 		err := cond()
 		if err == nil {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %v", what, eventuallyTimeout, err)
+			t.Fatalf("%s: not within %v: %v", what, d, err)
 		}
 		select {
 		case <-t.Context().Done():
