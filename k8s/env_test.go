@@ -1,6 +1,7 @@
 package k8s_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,11 +26,15 @@ var dependentVar = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
 
 // env resolves the container's environment as the kubelet does: values
 // with $(NAME) expanded from the variables defined before, ConfigMap and
-// Secret keys (a missing key is an error), and resource fields.
+// Secret keys (a missing key is an error, unless the reference is optional:
+// then the variable is not set), and resource fields.
 func (p pod) env() (map[string]string, error) {
 	out := map[string]string{}
 	for _, e := range p.container.Env {
 		v, err := p.envValue(e, out)
+		if errors.Is(err, errMissing) && optionalRef(e) {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("env %s: %w", e.Name, err)
 		}
@@ -77,17 +82,36 @@ func (p pod) resourceField(ref corev1.ResourceFieldSelector) (string, error) {
 	return fmt.Sprint((q.Value() + div - 1) / div), nil
 }
 
+// errMissing is lookup's error for a ConfigMap, Secret or key that does not
+// exist.
+var errMissing = errors.New("missing")
+
 // lookup returns key of the named ConfigMap or Secret in maps.
 func lookup(maps map[string]map[string]string, kind, name, key string) (string, error) {
 	data, ok := maps[name]
 	if !ok {
-		return "", fmt.Errorf("%s %q does not exist", kind, name)
+		return "", fmt.Errorf("%s %q does not exist: %w", kind, name, errMissing)
 	}
 	v, ok := data[key]
 	if !ok {
-		return "", fmt.Errorf("%s %q has no key %q", kind, name, key)
+		return "", fmt.Errorf("%s %q has no key %q: %w", kind, name, key, errMissing)
 	}
 	return v, nil
+}
+
+// optionalRef tells whether e refers to a ConfigMap or Secret key marked
+// optional.
+func optionalRef(e corev1.EnvVar) bool {
+	from := e.ValueFrom
+	switch {
+	case from == nil:
+		return false
+	case from.SecretKeyRef != nil:
+		return from.SecretKeyRef.Optional != nil && *from.SecretKeyRef.Optional
+	case from.ConfigMapKeyRef != nil:
+		return from.ConfigMapKeyRef.Optional != nil && *from.ConfigMapKeyRef.Optional
+	}
+	return false
 }
 
 // mountFiles writes the files the container's ConfigMap and Secret volumes
