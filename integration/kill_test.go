@@ -198,7 +198,7 @@ func testKilledEager(t *testing.T, bin string) {
 	// expiry and fails with "locked by another holder".)
 	eventually(t, "A's lock expired, never released", locks.expiredOnce)
 	res := c.revalidateOK(t, b.URL, "path="+path, "")
-	if len(res.Results) != 1 || res.Results[0].Result != isr.ResultRegenerated {
+	if len(res.Results) != 1 || res.Results[0].Result != string(isr.ResultRegenerated) {
 		t.Errorf("revalidate retried on B = %+v, want regenerated", res.Results)
 	}
 	eventually(t, "B serves the new page", serves(t.Context(), c.client, b.URL+path, version(path, 2), "HIT"))

@@ -200,21 +200,21 @@ func (b *lockCounter) TryLock(ctx context.Context, key string, ttl time.Duration
 // regenCounter is an isr.Observer counting regeneration outcomes.
 type regenCounter struct {
 	mu sync.Mutex
-	n  map[string]int
+	n  map[isr.RegenOutcome]int
 }
 
-func (o *regenCounter) Regeneration(outcome string, _ time.Duration) {
+func (o *regenCounter) Regeneration(outcome isr.RegenOutcome, _ time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.n == nil {
-		o.n = map[string]int{}
+		o.n = map[isr.RegenOutcome]int{}
 	}
 	o.n[outcome]++
 }
 
 func (o *regenCounter) LockWait(time.Duration) {}
 
-func (o *regenCounter) count(outcome string) int {
+func (o *regenCounter) count(outcome isr.RegenOutcome) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.n[outcome]

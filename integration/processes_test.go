@@ -154,7 +154,7 @@ func testProcessSIGTERM(t *testing.T, bin string) {
 	releasePage()
 	r2 := c.startReplica(t, "r2", replicaConfig{Options: isr.Options{Revalidate: time.Hour}})
 	res := c.revalidateOK(t, r2.URL, "path="+page, "")
-	if len(res.Results) != 1 || res.Results[0].Result != isr.ResultRegenerated {
+	if len(res.Results) != 1 || res.Results[0].Result != string(isr.ResultRegenerated) {
 		t.Errorf("revalidate on r2 after p1 stopped = %+v, want regenerated", res.Results)
 	}
 }

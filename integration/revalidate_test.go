@@ -65,7 +65,7 @@ func TestClusterRevalidate(t *testing.T) {
 				t.Fatalf("revalidate on r1 = %v, want 200 revalidated:true with %d results", a, len(tc.paths))
 			}
 			for _, pr := range res.Results {
-				if pr.Result != isr.ResultRegenerated {
+				if pr.Result != string(isr.ResultRegenerated) {
 					t.Errorf("result for %s = %q (%s), want %q", pr.Key, pr.Result, pr.Error, isr.ResultRegenerated)
 				}
 			}

@@ -11,7 +11,7 @@ import (
 // Label values of the engine metrics.
 var (
 	originOutcomes = []string{"ok", "3xx", "4xx", "5xx", "error"}
-	regenResults   = []string{isr.RegenWritten, isr.RegenFenced, isr.RegenFailed, isr.RegenBusy, isr.RegenFresh, isr.RegenDeferred}
+	regenResults   = []isr.RegenOutcome{isr.RegenWritten, isr.RegenFenced, isr.RegenFailed, isr.RegenBusy, isr.RegenFresh, isr.RegenDeferred}
 )
 
 // Origin returns o wrapped so that each render is counted by outcome and
@@ -52,7 +52,7 @@ func originOutcome(resp *isr.Response, err error) string {
 
 // Regeneration counts one regeneration attempt by outcome and records its
 // duration. It implements isr.Observer.
-func (m *Metrics) Regeneration(outcome string, d time.Duration) {
+func (m *Metrics) Regeneration(outcome isr.RegenOutcome, d time.Duration) {
 	m.regenerationTime.Observe(d.Seconds()) // before the count: a scrape that sees the count sees the duration
 	m.regenerations.WithLabelValues(oneOf(outcome, regenResults)).Inc()
 }

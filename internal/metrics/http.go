@@ -20,7 +20,7 @@ var (
 		"status", "set-cookie", "private", "no-store", "vary", "too-large",
 		"next-asset", "too-many-variants", "variant-mismatch",
 	}
-	revalidateResults = []string{
+	revalidateResults = []isr.Result{
 		isr.ResultRegenerated, isr.ResultStale, isr.ResultDeleted, isr.ResultNotCached, isr.ResultFailed,
 	}
 	revalidateCodes = []string{"200", "400", "401", "404", "405", "413", "429", "500"}

@@ -164,10 +164,10 @@ func (m *Metrics) initLabels() {
 		m.originRequests.WithLabelValues(o)
 	}
 	for _, r := range regenResults {
-		m.regenerations.WithLabelValues(r)
+		m.regenerations.WithLabelValues(string(r))
 	}
 	for _, r := range revalidateResults {
-		m.revalidations.WithLabelValues(r)
+		m.revalidations.WithLabelValues(string(r))
 	}
 	for _, c := range redisCmds {
 		m.redisCommands.WithLabelValues(c, "ok")
@@ -183,10 +183,10 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // oneOf returns v if it is in set, else "other".
-func oneOf(v string, set []string) string {
+func oneOf[T ~string](v T, set []T) string {
 	for _, s := range set {
 		if s == v {
-			return v
+			return string(v)
 		}
 	}
 	return "other"

@@ -16,7 +16,7 @@ type recordingObserver struct {
 	mu      sync.Mutex
 	served  []string
 	codes   []int
-	results []string
+	results []isr.Result
 }
 
 func (o *recordingObserver) Served(r *http.Request, state, _ string, _ int, _ time.Duration) {
@@ -61,7 +61,7 @@ func TestObserver(t *testing.T) {
 	if want := []int{200, 401, 405}; !slices.Equal(obs.codes, want) {
 		t.Errorf("revalidate codes: got %v, want %v", obs.codes, want)
 	}
-	if want := []string{isr.ResultStale, isr.ResultNotCached}; !slices.Equal(obs.results, want) {
+	if want := []isr.Result{isr.ResultStale, isr.ResultNotCached}; !slices.Equal(obs.results, want) {
 		t.Errorf("revalidate results: got %q, want %q", obs.results, want)
 	}
 }

@@ -75,7 +75,7 @@ func (s *Server) serveRevalidate(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	for i, pr := range results {
 		if pr.Error != "" {
-			s.log.Warn("revalidate page failed", zap.String("key", pr.Key), zap.String("result", pr.Result),
+			s.log.Warn("revalidate page failed", zap.String("key", pr.Key), zap.String("result", string(pr.Result)),
 				zap.String("error", pr.Error))
 			resp.Results[i].Error = msgPageFailed
 		}

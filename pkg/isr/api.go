@@ -81,19 +81,22 @@ type Revalidation struct {
 	Mode Mode
 }
 
-// Outcomes of revalidating one page, in PageResult.Result.
+// A Result is what a revalidation did to one page, in PageResult.Result.
+type Result string
+
+// Outcomes of revalidating one page.
 const (
-	ResultRegenerated = "regenerated" // ModeEager: rendered and stored
-	ResultStale       = "stale"       // marked stale; regenerated on its next visit
-	ResultDeleted     = "deleted"     // removed; the next visit is a MISS
-	ResultNotCached   = "not_cached"  // no page was stored (ModeStale, ModeDelete)
-	ResultFailed      = "failed"      // regeneration failed; the old page is kept, stale
+	ResultRegenerated Result = "regenerated" // ModeEager: rendered and stored
+	ResultStale       Result = "stale"       // marked stale; regenerated on its next visit
+	ResultDeleted     Result = "deleted"     // removed; the next visit is a MISS
+	ResultNotCached   Result = "not_cached"  // no page was stored (ModeStale, ModeDelete)
+	ResultFailed      Result = "failed"      // regeneration failed; the old page is kept, stale
 )
 
 // A PageResult is what a revalidation did to one page.
 type PageResult struct {
 	Path   string `json:"path"`
 	Key    string `json:"key"`
-	Result string `json:"result"`
+	Result Result `json:"result"`
 	Error  string `json:"error,omitempty"`
 }

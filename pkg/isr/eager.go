@@ -33,7 +33,7 @@ type eagerCall struct {
 	key  string
 	rl   *rule
 	done chan struct{}
-	res  string
+	res  RegenOutcome
 	err  error
 }
 
@@ -74,7 +74,7 @@ func (c *eagerCalls) finish(page string) *eagerCall {
 // has already marked it stale, sharing the regeneration with concurrent
 // revalidations of the page in this process (see eagerCalls), and returns
 // the result of one that started after this call.
-func (h *Handler) regenerateEager(ctx context.Context, key string, rl *rule) (string, error) {
+func (h *Handler) regenerateEager(ctx context.Context, key string, rl *rule) (Result, error) {
 	page := BaseKey(key)
 	call, run := h.eagers.join(page, key, rl)
 	if run {
@@ -82,7 +82,7 @@ func (h *Handler) regenerateEager(ctx context.Context, key string, rl *rule) (st
 	}
 	select {
 	case <-call.done:
-		return call.res, call.err
+		return call.res.result(), call.err
 	case <-ctx.Done():
 		return ResultFailed, ctx.Err()
 	}

@@ -2,17 +2,32 @@ package isr
 
 import "time"
 
-// Outcomes of a regeneration attempt, as reported to Observer.Regeneration.
+// A RegenOutcome is how one regeneration attempt ended, as reported to
+// Observer.Regeneration.
+type RegenOutcome string
+
+// Outcomes of a regeneration attempt.
 const (
-	RegenWritten = "written" // rendered and stored
-	RegenFenced  = "fenced"  // rendered, but a newer page was stored meanwhile
-	RegenFailed  = "failed"  // the origin failed or the lock could not be had; the old page is kept
-	RegenBusy    = "busy"    // another replica holds the lock and renders
-	RegenFresh   = "fresh"   // another replica had regenerated the page already
+	RegenWritten RegenOutcome = "written" // rendered and stored
+	RegenFenced  RegenOutcome = "fenced"  // rendered, but a newer page was stored meanwhile
+	RegenFailed  RegenOutcome = "failed"  // the origin failed or the lock could not be had; the old page is kept
+	RegenBusy    RegenOutcome = "busy"    // another replica holds the lock and renders
+	RegenFresh   RegenOutcome = "fresh"   // another replica had regenerated the page already
 	// RegenDeferred: the regeneration budget was spent; the page stays
 	// stale and a later visit tries again.
-	RegenDeferred = "deferred"
+	RegenDeferred RegenOutcome = "deferred"
 )
+
+// result is what the outcome of an eager regeneration tells the caller of
+// Revalidate: the page was regenerated (here or by another holder since
+// the revalidation), or it failed.
+func (o RegenOutcome) result() Result {
+	switch o {
+	case RegenWritten, RegenFenced, RegenFresh:
+		return ResultRegenerated
+	}
+	return ResultFailed
+}
 
 // Outcomes of Handler.Confirm, as reported to Observer.Confirmed.
 const (
@@ -33,7 +48,7 @@ const (
 type Observer interface {
 	// Regeneration reports one regeneration attempt (stale or eager) and
 	// how long it took.
-	Regeneration(outcome string, d time.Duration)
+	Regeneration(outcome RegenOutcome, d time.Duration)
 	// LockWait reports how long a cold-miss fill waited for a page that
 	// another replica held the lock for.
 	LockWait(d time.Duration)
@@ -47,8 +62,8 @@ type ConfirmObserver interface {
 
 type nopObserver struct{}
 
-func (nopObserver) Regeneration(string, time.Duration) {}
-func (nopObserver) LockWait(time.Duration)             {}
+func (nopObserver) Regeneration(RegenOutcome, time.Duration) {}
+func (nopObserver) LockWait(time.Duration)                   {}
 
 // Stats is a snapshot of the hot cache.
 type Stats struct {

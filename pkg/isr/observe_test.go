@@ -14,10 +14,10 @@ import (
 
 type recordingObserver struct {
 	mu       sync.Mutex
-	outcomes []string
+	outcomes []isr.RegenOutcome
 }
 
-func (o *recordingObserver) Regeneration(outcome string, _ time.Duration) {
+func (o *recordingObserver) Regeneration(outcome isr.RegenOutcome, _ time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.outcomes = append(o.outcomes, outcome)
@@ -25,7 +25,7 @@ func (o *recordingObserver) Regeneration(outcome string, _ time.Duration) {
 
 func (o *recordingObserver) LockWait(time.Duration) {}
 
-func (o *recordingObserver) last() string {
+func (o *recordingObserver) last() isr.RegenOutcome {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if len(o.outcomes) == 0 {

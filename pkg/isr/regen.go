@@ -41,8 +41,9 @@ func (h *Handler) startRegeneration(key string, rl *rule) {
 // renders once per regeneration. A failed render keeps the old pages. The
 // lock is then kept for FailureBackoff, so no replica retries the page
 // before it expires.
-func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bool) (string, error) {
+func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bool) (outcome RegenOutcome, err error) {
 	start := time.Now()
+	defer func() { h.opts.Observer.Regeneration(outcome, time.Since(start)) }()
 	page := BaseKey(key)
 	log := h.opts.Logger.With(zap.String("key", page), zap.Bool("eager", eager))
 	lock, err := h.opts.Backend.TryLock(ctx, page, h.opts.LockTTL)
@@ -51,21 +52,18 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 			// Another replica renders; don't ask Redis again on every visit.
 			h.backoff.set(page, h.opts.Now().Add(min(time.Second, h.opts.LockTTL)))
 			log.Debug("regeneration skipped: lock busy")
-			h.opts.Observer.Regeneration(RegenBusy, time.Since(start))
-			return "busy", nil
+			return RegenBusy, nil
 		}
 		lock, err = h.lockWait(ctx, page)
 	}
 	if errors.Is(err, errWrittenMeanwhile) {
 		log.Debug("regeneration done by another holder after the revalidation")
-		h.opts.Observer.Regeneration(RegenFresh, time.Since(start))
-		return ResultRegenerated, nil
+		return RegenFresh, nil
 	}
 	if err != nil {
 		h.backoff.set(page, h.opts.Now().Add(min(time.Second, h.opts.FailureBackoff)))
 		log.Warn("regeneration failed: no lock", zap.Error(err))
-		h.opts.Observer.Regeneration(RegenFailed, time.Since(start))
-		return ResultFailed, err
+		return RegenFailed, err
 	}
 	keep := false
 	defer func() {
@@ -77,11 +75,7 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 	// read (or revalidation) and our lock (groupcache's "check the cache
 	// again").
 	if e, err := h.opts.Backend.Get(ctx, key); err == nil && !e.Stale() {
-		h.opts.Observer.Regeneration(RegenFresh, time.Since(start))
-		if eager {
-			return ResultRegenerated, nil
-		}
-		return "fresh", nil
+		return RegenFresh, nil
 	}
 	release, err := h.regenBudget(ctx, eager)
 	if err != nil {
@@ -90,12 +84,10 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 			// backoff tries again.
 			h.backoff.set(page, h.opts.Now().Add(min(time.Second, h.opts.FailureBackoff)))
 			log.Debug("regeneration deferred: budget spent")
-			h.opts.Observer.Regeneration(RegenDeferred, time.Since(start))
-			return "deferred", nil
+			return RegenDeferred, nil
 		}
 		log.Warn("regeneration failed: no budget", zap.Error(err))
-		h.opts.Observer.Regeneration(RegenFailed, time.Since(start))
-		return ResultFailed, err
+		return RegenFailed, err
 	}
 	defer release()
 	o := h.renderAndStore(ctx, page, rl, true)
@@ -112,15 +104,13 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 		}
 		h.backoff.set(page, h.opts.Now().Add(h.opts.FailureBackoff))
 		log.Warn("regeneration failed: old page kept", dur, zap.Error(err))
-		h.opts.Observer.Regeneration(RegenFailed, time.Since(start))
-		return ResultFailed, err
+		return RegenFailed, err
 	}
 	h.backoff.clear(page)
 	h.regenerateVariants(ctx, page, rl, log)
 	if o.fenced {
 		log.Info("regeneration rejected: a newer page is stored", dur)
-		h.opts.Observer.Regeneration(RegenFenced, time.Since(start))
-		return ResultRegenerated, nil
+		return RegenFenced, nil
 	}
 	if o.entry.Stale() {
 		// The origin's copy was stale (Next's own cache): try again soon,
@@ -129,8 +119,7 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 	}
 	log.Info("regenerated", dur, zap.Int64("gen", o.entry.Page.Gen), zap.Int("status", o.entry.Page.Status),
 		zap.Bool("fresh", !o.entry.Stale()))
-	h.opts.Observer.Regeneration(RegenWritten, time.Since(start))
-	return ResultRegenerated, nil
+	return RegenWritten, nil
 }
 
 // regenerateVariants renders and stores each variant the store holds for

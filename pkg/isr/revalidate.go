@@ -136,7 +136,7 @@ func dedupe(ts []target) []target {
 	return out
 }
 
-func simpleResult(m Mode, found bool) string {
+func simpleResult(m Mode, found bool) Result {
 	switch {
 	case !found && m != ModeEager:
 		return ResultNotCached
