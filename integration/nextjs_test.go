@@ -67,6 +67,8 @@ func (s *nextStack) testVariants(t *testing.T) {
 		{prefetchVariant("/_tree"), path, "__PAGE__"},
 		{prefetchVariant("/posts/$d$id/__PAGE__"), path, "Second post"},
 		{fullPrefetchVariant(), path, "Second post"},
+		// RSC alone: the client then sends a bare _rsc, which Next checks.
+		{nextVariant{Name: "rsc alone", ContentType: "text/x-component", Header: []string{"RSC", "1"}}, path, "Second post"},
 		{htmlVariant(), path, "Second post"},
 		{data, s.next.dataPath(legacy), `"title":"Second post"`},
 		{htmlVariant(), legacy, "Second post"},

@@ -54,12 +54,15 @@ func requestVariant(r *http.Request, p string) (page string, v url.Values) {
 			v.Set(strings.ToLower(name), s)
 		}
 	}
+	// An empty _rsc counts too: Next's client sends a bare "?_rsc" when no
+	// router header is set, and Next redirects a request without it (307
+	// to "?_rsc"), which would loop if the origin never got it.
 	if strings.Contains(r.URL.RawQuery, rscParam) {
-		if s := r.URL.Query().Get(rscParam); s != "" {
+		if q := r.URL.Query(); q.Has(rscParam) {
 			if v == nil {
 				v = url.Values{}
 			}
-			v.Set(rscParam, s)
+			v.Set(rscParam, q.Get(rscParam))
 		}
 	}
 	return p, v

@@ -31,6 +31,8 @@ func TestVariantKeys(t *testing.T) {
 		{"/posts/1", nil, "/posts/1"},
 		{"/posts/1?utm=x", http.Header{"Cookie-Less": {"1"}}, "/posts/1"},
 		{"/posts/1?_rsc=ab1", http.Header{"Rsc": {"1"}}, "/posts/1#_rsc=ab1&rsc=1"},
+		{"/posts/1?_rsc", http.Header{"Rsc": {"1"}}, "/posts/1#_rsc=&rsc=1"},
+		{"/posts/1?_rsc=", http.Header{"Rsc": {"1"}}, "/posts/1#_rsc=&rsc=1"},
 		{"/posts/1?_rsc=ab1", http.Header{"Rsc": {"1"}, "Next-Router-Prefetch": {"1"}}, "/posts/1#_rsc=ab1&next-router-prefetch=1&rsc=1"},
 		{"/posts/1", http.Header{"Rsc": {"1"}, "Next-Router-Segment-Prefetch": {"/_tree"}}, "/posts/1#next-router-segment-prefetch=%2F_tree&rsc=1"},
 		{"/_next/data/b1/legacy/1.json?id=1", http.Header{"X-Nextjs-Data": {"1"}}, "/legacy/1#data=b1&x-nextjs-data=1"},
@@ -44,6 +46,19 @@ func TestVariantKeys(t *testing.T) {
 		if got := BaseKey(keyOf(tt.target, tt.hdr)); IsVariant(got) {
 			t.Errorf("BaseKey(%q) = %q is a variant", tt.want, got)
 		}
+	}
+}
+
+// TestEmptyRSCParamForwarded: an empty _rsc is forwarded (as "_rsc="), so
+// that Next, which redirects an RSC request without it, answers.
+func TestEmptyRSCParamForwarded(t *testing.T) {
+	key := keyOf("/posts/1?_rsc", http.Header{"Rsc": {"1"}})
+	r := syntheticRequest(context.Background(), key)
+	if got := r.URL.Query(); !got.Has(rscParam) || got.Get(rscParam) != "" {
+		t.Errorf("the origin request for %q is %s: want an empty _rsc", key, r.URL.RequestURI())
+	}
+	if again := keyOf(r.URL.RequestURI(), r.Header); again != key {
+		t.Errorf("the origin request %s is keyed %q, want %q", r.URL.RequestURI(), again, key)
 	}
 }
 
