@@ -28,6 +28,15 @@ type rig struct {
 func newRig(t *testing.T, opts isr.Options) *rig {
 	t.Helper()
 	o := &isrtest.Origin{}
+	r := newRigFor(t, o, opts)
+	r.origin = o
+	return r
+}
+
+// newRigFor is one replica in front of the origin o, over real HTTP; the
+// store is in memory unless opts says otherwise.
+func newRigFor(t *testing.T, o http.Handler, opts isr.Options) *rig {
+	t.Helper()
 	osrv := httptest.NewServer(o)
 	t.Cleanup(osrv.Close)
 	u, _ := url.Parse(osrv.URL)
@@ -52,7 +61,7 @@ func newRig(t *testing.T, opts isr.Options) *rig {
 	})
 	front := httptest.NewServer(h)
 	t.Cleanup(front.Close)
-	return &rig{origin: o, h: h, front: front}
+	return &rig{h: h, front: front}
 }
 
 // noRedirects shows redirects to the test instead of following them.

@@ -4,15 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/isrcache/isrcache/pkg/isr"
-	"github.com/isrcache/isrcache/pkg/isr/isrmem"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
@@ -124,23 +120,7 @@ func (o *nextOrigin) seen(path string) []*http.Request {
 // newNextRig is a replica on the in-memory store in front of o.
 func newNextRig(t *testing.T, o *nextOrigin, opts isr.Options) *rig {
 	t.Helper()
-	osrv := httptest.NewServer(o)
-	t.Cleanup(osrv.Close)
-	u, _ := url.Parse(osrv.URL)
-	opts.Backend = isrmem.New(nil)
-	opts.Origin = &isr.HTTPOrigin{URL: u}
-	opts.Next = &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u) }}
-	h, err := isr.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = h.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	front := httptest.NewServer(h)
-	t.Cleanup(front.Close)
-	return &rig{h: h, front: front}
+	return newRigFor(t, o, opts)
 }
 
 var (
