@@ -26,17 +26,18 @@ const events = isrredis.DefaultPrefix + ":events"
 // added with startReplicas (in-process) or startProcesses (child
 // processes). Everything stops at the end of the test.
 type cluster struct {
-	redis  *redistest.Server
-	admin  *redis.Client
-	origin *origin
-	client *http.Client
+	redis    *redistest.Server // nil on a Redis Cluster or Sentinel group
+	redisURL string            // what replicas connect to (ISR_REDIS_URL)
+	admin    redis.UniversalClient
+	origin   *origin
+	client   *http.Client
 }
 
 // newCluster starts a redis-server and an origin for t.
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
 	srv := redistest.Start(t)
-	return &cluster{redis: srv, admin: srv.Client(t), origin: newOrigin(t), client: newClient(t)}
+	return &cluster{redis: srv, redisURL: srv.URL(), admin: srv.Client(t), origin: newOrigin(t), client: newClient(t)}
 }
 
 // entry reads the page stored under key through a backend of its own, as

@@ -3,6 +3,7 @@ package integration
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -25,6 +26,10 @@ type origin struct {
 	finished map[string]int
 	holds    map[string]chan struct{}
 	cookies  map[string]bool // paths whose answers mint a session cookie
+	gate     chan struct{}   // when set, every request waits for it
+	inFlight int             // requests arrived and not answered, all paths
+	most     int             // the most inFlight ever was
+	order    []string        // paths in the order their requests arrived
 }
 
 // newOrigin starts an origin server, closed at the end of the test.
@@ -49,7 +54,13 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	o.mu.Lock()
 	o.started[path]++
+	o.inFlight++
+	o.most = max(o.most, o.inFlight)
+	o.order = append(o.order, path)
 	n, hold, cookie := o.started[path], o.holds[path], o.cookies[path]
+	if hold == nil {
+		hold = o.gate
+	}
 	o.mu.Unlock()
 	if cookie {
 		w.Header().Set("Set-Cookie", "sid="+strconv.Itoa(n)+"; Path=/; HttpOnly")
@@ -57,6 +68,7 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		o.mu.Lock()
 		o.finished[path]++
+		o.inFlight--
 		o.mu.Unlock()
 	}()
 	if hold != nil {
@@ -91,6 +103,45 @@ func (o *origin) Hold(t *testing.T, path string) (release func()) {
 	}
 	t.Cleanup(release)
 	return release
+}
+
+// HoldAll makes every request that arrives from now on, of any path not
+// held by Hold, wait until release is called (idempotent, and called at the
+// end of the test).
+func (o *origin) HoldAll(t *testing.T) (release func()) {
+	t.Helper()
+	ch := make(chan struct{})
+	o.mu.Lock()
+	o.gate = ch
+	o.mu.Unlock()
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			o.mu.Lock()
+			if o.gate == ch {
+				o.gate = nil
+			}
+			o.mu.Unlock()
+			close(ch)
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// Concurrency returns how many requests, of all paths, are in flight now
+// and the most that ever were at once.
+func (o *origin) Concurrency() (now, most int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.inFlight, o.most
+}
+
+// Order returns the paths of the requests in the order they arrived.
+func (o *origin) Order() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.order)
 }
 
 // MintCookies makes every answer for path carry its own session cookie,

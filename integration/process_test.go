@@ -57,7 +57,7 @@ func (c *cluster) startProcess(t *testing.T, bin, name string, env map[string]st
 	cfg := map[string]string{
 		"ISR_ADDR":              "127.0.0.1:0",
 		"ISR_ORIGIN":            c.origin.URL,
-		"ISR_REDIS_URL":         c.redis.URL(),
+		"ISR_REDIS_URL":         c.redisURL,
 		"ISR_REVALIDATE_SECRET": testSecret,
 		"ISR_LOG_LEVEL":         "debug",
 		"ISR_DRAIN_DELAY":       "0",

@@ -79,7 +79,7 @@ func TestClusterPubSubLoss(t *testing.T) {
 
 // warmPool opens n connections in rdb's pool by running n short blocking
 // commands at once; the pool keeps them idle for later use.
-func warmPool(t *testing.T, rdb *redis.Client, n int) {
+func warmPool(t *testing.T, rdb redis.UniversalClient, n int) {
 	t.Helper()
 	var wg sync.WaitGroup
 	for range n {

@@ -33,6 +33,9 @@ type replicaConfig struct {
 	// Dial, if set, dials the replica's Redis connections instead of
 	// go-redis, for network faults (toxipubsub_test.go).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Budget, if positive, gives every replica an isrredis.Budget of that
+	// many slots, shared through Redis.
+	Budget int
 }
 
 // replica is an in-process isrcache replica: its own go-redis client and
@@ -42,7 +45,7 @@ type replica struct {
 	Name    string
 	URL     string // base URL, http://127.0.0.1:port
 	Backend *isrredis.Backend
-	Redis   *redis.Client // the client under Backend
+	Redis   redis.UniversalClient // the client under Backend
 	Handler *isr.Handler
 	Logs    *logBuffer
 }
@@ -62,16 +65,13 @@ func (c *cluster) startReplicas(t *testing.T, n int, cfg replicaConfig) []*repli
 // startReplica starts one replica and waits for its event subscription.
 func (c *cluster) startReplica(t *testing.T, name string, cfg replicaConfig) *replica {
 	t.Helper()
-	ro, err := isrredis.ClientOptions(c.redis.URL())
+	cctx, ccancel := context.WithTimeout(t.Context(), 10*time.Second)
+	rdb, mode, err := isrredis.Connect(cctx, c.redisURL, &isrredis.ConnectOptions{PoolSize: 32, Dialer: cfg.Dial})
+	ccancel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro.PoolSize = 32
-	if cfg.Dial != nil {
-		ro.Dialer = cfg.Dial
-	}
-	rdb := redis.NewClient(ro)
-	be := isrredis.New(rdb, nil)
+	be := isrredis.New(rdb, &isrredis.Options{Mode: mode})
 	var backend isr.Backend = be
 	if cfg.Wrap != nil {
 		backend = cfg.Wrap(name, be)
@@ -89,6 +89,9 @@ func (c *cluster) startReplica(t *testing.T, name string, cfg replicaConfig) *re
 	o.Origin = &isr.HTTPOrigin{URL: originURL}
 	o.Next = httputil.NewSingleHostReverseProxy(originURL)
 	o.Logger = log
+	if cfg.Budget > 0 {
+		o.Budget = isrredis.NewBudget(rdb, "", cfg.Budget)
+	}
 	h, err := isr.New(o)
 	if err != nil {
 		t.Fatalf("%s: isr.New: %v", name, err)

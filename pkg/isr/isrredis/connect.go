@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ type ConnectOptions struct {
 	PoolSize int
 	// Hooks are added to the client (and, in a cluster, to every node).
 	Hooks []redis.Hook
+	// Dialer, if set, opens the client's connections instead of
+	// go-redis's dialer (for fault injection in tests).
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Connect opens the client of rawURL and checks that it answers, bounded by
@@ -80,11 +84,11 @@ func Connect(ctx context.Context, rawURL string, opts *ConnectOptions) (redis.Un
 	}
 	mode := o.Mode
 	if mode == ModeDetect {
-		if mode, err = detect(ctx, u); err != nil {
+		if mode, err = detect(ctx, u, o.Dialer); err != nil {
 			return fail(err)
 		}
 	}
-	client, err := newClient(rawURL, mode, o.PoolSize)
+	client, err := newClient(rawURL, mode, o.PoolSize, o.Dialer)
 	if err != nil {
 		return fail(err)
 	}
@@ -99,7 +103,7 @@ func Connect(ctx context.Context, rawURL string, opts *ConnectOptions) (redis.Un
 }
 
 // newClient builds the go-redis client of mode with the package's bounds.
-func newClient(rawURL string, mode Mode, poolSize int) (redis.UniversalClient, error) {
+func newClient(rawURL string, mode Mode, poolSize int, dialer func(context.Context, string, string) (net.Conn, error)) (redis.UniversalClient, error) {
 	switch mode {
 	case ModeSingle:
 		o, err := redis.ParseURL(rawURL)
@@ -109,6 +113,7 @@ func newClient(rawURL string, mode Mode, poolSize int) (redis.UniversalClient, e
 		bound(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries)
 		o.ContextTimeoutEnabled = true
 		setDefaultInt(&o.PoolSize, poolSize)
+		o.Dialer = dialer
 		return redis.NewClient(o), nil
 	case ModeCluster:
 		o, err := redis.ParseClusterURL(rawURL)
@@ -118,6 +123,7 @@ func newClient(rawURL string, mode Mode, poolSize int) (redis.UniversalClient, e
 		bound(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries)
 		o.ContextTimeoutEnabled = true
 		setDefaultInt(&o.PoolSize, poolSize)
+		o.Dialer = dialer
 		return redis.NewClusterClient(o), nil
 	case ModeSentinel:
 		o, err := redis.ParseFailoverURL(rawURL)
@@ -130,6 +136,7 @@ func newClient(rawURL string, mode Mode, poolSize int) (redis.UniversalClient, e
 		bound(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries)
 		o.ContextTimeoutEnabled = true
 		setDefaultInt(&o.PoolSize, poolSize)
+		o.Dialer = dialer
 		return redis.NewFailoverClient(o), nil
 	}
 	return nil, fmt.Errorf("unknown mode %q", mode)
@@ -152,7 +159,7 @@ func setDefaultInt(n *int, v int) {
 
 // detect tells the mode of the server at u's host: Sentinel when the URL
 // names a primary, else what INFO server says.
-func detect(ctx context.Context, u *url.URL) (Mode, error) {
+func detect(ctx context.Context, u *url.URL, dialer func(context.Context, string, string) (net.Conn, error)) (Mode, error) {
 	q := u.Query()
 	if q.Get("master_name") != "" {
 		return ModeSentinel, nil
@@ -163,7 +170,7 @@ func detect(ctx context.Context, u *url.URL) (Mode, error) {
 		return "", err
 	}
 	bound(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries)
-	o.MaxRetries, o.ContextTimeoutEnabled = -1, true
+	o.MaxRetries, o.ContextTimeoutEnabled, o.Dialer = -1, true, dialer
 	c := redis.NewClient(o)
 	defer c.Close()
 	info, err := c.Info(ctx, "server").Result()
