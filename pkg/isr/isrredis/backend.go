@@ -43,6 +43,10 @@ type Options struct {
 	// Redis primary acknowledged it (see Invalidate). ModeDetect is taken
 	// as ModeSingle.
 	Mode Mode
+	// Shards is the number of event shards (see DefaultClusterShards):
+	// every replica sharing a prefix must use the same. Zero or less means
+	// DefaultClusterShards in cluster mode and 1 otherwise.
+	Shards int
 	// Replica is the name under which Listen registers this replica in
 	// the live set and acknowledges confirmations (see Confirm): unique in
 	// the cluster, such as the pod name. Empty means a random name.
@@ -70,12 +74,17 @@ var putLua string
 //go:embed lua/invalidate.lua
 var invalidateLua string
 
+//go:embed lua/tag.lua
+var tagLua string
+
 // Backend is the Redis implementation of [isr.Backend]. It is safe for
 // concurrent use. The zero value is not usable; use [New].
 type Backend struct {
 	client        redis.UniversalClient
 	locks         *redislock.Client
 	prefix        string
+	mode          Mode
+	shards        int
 	probeInterval time.Duration
 	fenceTTL      time.Duration
 
@@ -83,9 +92,9 @@ type Backend struct {
 	replicaTTL time.Duration
 	onApply    func(time.Duration)
 
-	get, token, put, invalidate     *redis.Script
-	heartbeatScript, replicasScript *redis.Script
-	acks                            ackWaits // Confirm calls waiting
+	get, token, put, invalidate, tag *redis.Script
+	heartbeatScript, replicasScript  *redis.Script
+	acks                             ackWaits // Confirm calls waiting
 
 	orphans  orphanSet   // locks to release when Redis answers again
 	sweeping atomic.Bool // an orphan sweep runs
@@ -118,6 +127,12 @@ func New(client redis.UniversalClient, opts *Options) *Backend {
 	if o.ReplicaTTL <= 0 {
 		o.ReplicaTTL = 3 * o.ProbeInterval
 	}
+	if o.Shards <= 0 {
+		o.Shards = 1
+		if o.Mode == ModeCluster {
+			o.Shards = DefaultClusterShards
+		}
+	}
 	if o.Replica == "" {
 		var id [6]byte
 		_, _ = rand.Read(id[:])
@@ -127,6 +142,8 @@ func New(client redis.UniversalClient, opts *Options) *Backend {
 		client:        client,
 		locks:         redislock.New(client),
 		prefix:        o.Prefix,
+		mode:          o.Mode,
+		shards:        o.Shards,
 		probeInterval: o.ProbeInterval,
 		fenceTTL:      o.FenceTTL,
 		name:          o.Replica,
@@ -136,6 +153,7 @@ func New(client redis.UniversalClient, opts *Options) *Backend {
 		token:         redis.NewScript(tokenLua),
 		put:           redis.NewScript(putLua),
 		invalidate:    redis.NewScript(invalidateLua),
+		tag:           redis.NewScript(tagLua),
 
 		heartbeatScript: redis.NewScript(heartbeatLua),
 		replicasScript:  redis.NewScript(replicasLua),
@@ -174,12 +192,16 @@ func keyHash(key string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// slotKey is the Redis key of kind ("p" page, "l" lock) for key. The keys
-// of a page's variants carry the page's hash tag, so that one script acts
-// on a page and all its variants (and Redis Cluster keeps them together).
+// slotKey is the Redis key of kind ("p" page, "l" lock, "v" variant
+// index) for key: <prefix>:<kind>:{<shard>}<hash of the base page>, and for
+// a variant ":<hash of the variant>" after it. A page's variants carry the
+// page's shard tag, so that one script acts on a page and all its variants
+// (and Redis Cluster keeps them together), next to the shard's event
+// counter.
 func (b *Backend) slotKey(kind, key string) string {
-	k := b.prefix + ":" + kind + ":{" + keyHash(isr.BaseKey(key)) + "}"
-	if isr.IsVariant(key) {
+	base := isr.BaseKey(key)
+	k := b.prefix + ":" + kind + ":" + tag(b.shardOf(key)) + keyHash(base)
+	if kind != "v" && isr.IsVariant(key) {
 		k += ":" + keyHash(key)
 	}
 	return k
@@ -190,11 +212,10 @@ func (b *Backend) lockKey(key string) string { return b.slotKey("l", key) }
 
 // variantsKey is the variant index of key's page: a hash from each
 // variant's page hash to its key.
-func (b *Backend) variantsKey(key string) string {
-	return b.prefix + ":v:{" + keyHash(isr.BaseKey(key)) + "}"
-}
-func (b *Backend) tagKey(tag string) string { return b.prefix + ":t:" + tag }
-func (b *Backend) seqKey() string           { return b.prefix + ":seq" }
+func (b *Backend) variantsKey(key string) string { return b.slotKey("v", key) }
+
+// tagKey is the set of the keys stored with tag, in the tag's own slot.
+func (b *Backend) tagKey(tag string) string { return b.prefix + ":t:{" + tag + "}" }
 func (b *Backend) channel() string          { return b.prefix + ":events" }
 
 // ms converts d to whole milliseconds, rounding up so that a positive

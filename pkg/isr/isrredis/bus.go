@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/isrcache/isrcache/pkg/isr"
@@ -18,9 +17,9 @@ import (
 // follows every reconnection and every failed delivery probe. fn must not
 // block.
 //
-// Every ProbeInterval, Listen reads the event counter: if Redis's counter
-// was ahead of the last delivered event at the previous poll and still is,
-// events are not arriving. It also publishes a probe message to itself; if
+// Every ProbeInterval, Listen reads the event counter of every shard: if
+// one was ahead of the shard's last delivered event at the previous poll
+// and still is, or went back, events were lost. It also publishes a probe message to itself; if
 // the probe does not come back within two intervals, the subscription is
 // silent. Either way Listen closes the subscription, subscribes again and
 // sends a Reset. While Redis is unreachable it retries every interval.
@@ -30,7 +29,7 @@ func (b *Backend) Listen(ctx context.Context, fn func(isr.Event)) error {
 	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
-	l := &listener{b: b, fn: fn, id: hex.EncodeToString(id[:])}
+	l := newListener(b, fn, hex.EncodeToString(id[:]))
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.probeInterval)
 		defer cancel()
@@ -56,15 +55,19 @@ type listener struct {
 	fn func(isr.Event)
 	id string // tells this listener's probes from other listeners'
 
-	last         uint64 // seq of the last event delivered, or the baseline
-	needBaseline bool   // last must be read from Redis at the next poll
-	pending      uint64 // Redis's seq at the previous poll; 0 = none
+	last         []uint64 // per shard: seq of the last event delivered, or the baseline
+	needBaseline bool     // last must be read from Redis at the next poll
+	pending      []uint64 // per shard: Redis's seq at the previous poll if ahead of last; 0 = none
 
 	ticks   uint64    // probe ticks in this session
 	probeN  int64     // number of the last probe sent
 	waiting bool      // a probe is outstanding
 	probeAt uint64    // tick at which it was sent
 	sentAt  time.Time // local time at which it was sent
+}
+
+func newListener(b *Backend, fn func(isr.Event), id string) *listener {
+	return &listener{b: b, fn: fn, id: id, last: make([]uint64, b.shards), pending: make([]uint64, b.shards)}
 }
 
 // session subscribes and delivers events until ctx is done, the
@@ -81,7 +84,7 @@ func (l *listener) session(ctx context.Context) (again bool) {
 	if _, ok := msg.(*redis.Subscription); !ok {
 		return false
 	}
-	l.ticks, l.waiting, l.pending = 0, false, 0
+	l.ticks, l.waiting = 0, false
 	l.reset(ctx)
 	l.heartbeat(ctx)
 	ch := ps.ChannelWithSubscriptions(redis.WithChannelSize(1024))
@@ -100,7 +103,7 @@ func (l *listener) session(ctx context.Context) (again bool) {
 				if m.Kind == "subscribe" {
 					// go-redis reconnected and subscribed again: events
 					// may have been lost in between.
-					l.waiting, l.pending = false, 0
+					l.waiting = false
 					l.reset(ctx)
 				}
 			case *redis.Message:
@@ -116,13 +119,15 @@ func (l *listener) session(ctx context.Context) (again bool) {
 	}
 }
 
-// reset takes a new baseline of the event counter and delivers a Reset.
+// reset takes a new baseline of the event counters and delivers a Reset.
 func (l *listener) reset(ctx context.Context) {
 	l.needBaseline = true
+	clear(l.pending)
 	ctx, cancel := context.WithTimeout(ctx, l.b.probeInterval)
 	defer cancel()
-	if seq, err := l.readSeq(ctx); err == nil {
-		l.last, l.needBaseline = seq, false
+	if seqs, err := l.b.readSeqs(ctx); err == nil {
+		copy(l.last, seqs)
+		l.needBaseline = false
 	}
 	l.b.resets.Add(1)
 	l.fn(isr.Event{Kind: isr.EventReset})
@@ -155,7 +160,9 @@ func (l *listener) handle(ctx context.Context, payload string) {
 		l.b.acks.deliver(m.gen, m.key)
 		return
 	}
-	l.last = m.seq
+	if int(m.shard) < len(l.last) {
+		l.last[m.shard] = m.seq
+	}
 	l.fn(m.event())
 	l.b.messages.Add(1) // after fn: a reader of Stats sees applied events
 }
@@ -168,18 +175,8 @@ func (l *listener) probe(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, b.probeInterval)
 	defer cancel()
 	b.releaseOrphans(ctx)
-	if seq, err := l.readSeq(ctx); err == nil {
-		switch {
-		case l.needBaseline:
-			l.last, l.needBaseline, l.pending = seq, false, 0
-		case l.pending != 0 && l.last < l.pending:
-			return false // events seen in Redis an interval ago never came
-		default:
-			l.pending = seq
-			if seq <= l.last {
-				l.pending = 0
-			}
-		}
+	if seqs, err := b.readSeqs(ctx); err == nil && !l.checkSeqs(seqs) {
+		return false
 	}
 	l.heartbeat(ctx)
 	if l.waiting {
@@ -200,14 +197,29 @@ func (l *listener) heartbeat(ctx context.Context) {
 	_ = l.b.heartbeat(ctx, l.b.name)
 }
 
-// readSeq reads Redis's event counter; a missing counter is 0.
-func (l *listener) readSeq(ctx context.Context) (uint64, error) {
-	s, err := l.b.client.Get(ctx, l.b.seqKey()).Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
+// checkSeqs compares Redis's event counters with the events delivered, and
+// reports false when events were lost: a shard's counter was ahead of its
+// last delivered event at the previous poll and still is, or went back (a
+// failover lost writes the listener had heard of, or the counter expired).
+// A shard with no event since the previous poll never fails.
+func (l *listener) checkSeqs(seqs []uint64) bool {
+	if l.needBaseline {
+		copy(l.last, seqs)
+		clear(l.pending)
+		l.needBaseline = false
+		return true
 	}
-	if err != nil {
-		return 0, err
+	for s, seq := range seqs {
+		switch {
+		case seq < l.last[s]:
+			return false
+		case l.pending[s] != 0 && l.last[s] < l.pending[s]:
+			return false // events seen in Redis an interval ago never came
+		case seq > l.last[s]:
+			l.pending[s] = seq
+		default:
+			l.pending[s] = 0
+		}
 	}
-	return strconv.ParseUint(s, 10, 64)
+	return true
 }

@@ -178,7 +178,7 @@ func TestBusResetOnSeqAhead(t *testing.T) {
 	// Events that Redis counted but never delivered: the counter moves
 	// with no message, as when messages are lost on a silent subscription.
 	e := testResetAfter(t, func(e *env) {
-		if err := e.rdb.IncrBy(context.Background(), "isr:seq", 5).Err(); err != nil {
+		if err := e.rdb.IncrBy(context.Background(), isrredis.SeqKey(e.b, 0), 5).Err(); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/isrcache/isrcache/pkg/isr"
+	"github.com/redis/go-redis/v9"
 )
 
 // Replica registry and delivery confirmation.
@@ -75,9 +76,13 @@ func (b *Backend) Confirm(ctx context.Context) (isr.Confirmation, error) {
 		return isr.Confirmation{}, fmt.Errorf("isrredis: confirm: %w", err)
 	}
 	barrier := message{kind: 'b', gen: nonce, key: b.name}.String()
-	if err := b.client.Publish(ctx, b.channel(), barrier).Err(); err != nil {
+	sent, err := b.publishBarrier(ctx, barrier)
+	if err != nil {
 		return isr.Confirmation{}, fmt.Errorf("isrredis: confirm: %w", err)
 	}
+	w.mu.Lock()
+	w.need = sent
+	w.mu.Unlock()
 	for {
 		acked := w.names()
 		if isr.NewConfirmation(live, acked, 0).Complete() {
@@ -101,6 +106,7 @@ type ackWaits struct {
 type ackWait struct {
 	mu     sync.Mutex
 	acked  []string
+	need   int           // acknowledgements a replica sends: one per copy of the barrier
 	notify chan struct{} // capacity 1: signalled at each acknowledgement
 }
 
@@ -142,8 +148,41 @@ func (a *ackWaits) deliver(nonce int64, name string) {
 	}
 }
 
+// names returns the replicas that acknowledged every copy of the barrier.
 func (w *ackWait) names() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]string(nil), w.acked...)
+	count := map[string]int{}
+	var out []string
+	for _, n := range w.acked {
+		if count[n]++; count[n] == max(w.need, 1) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// publishBarrier publishes barrier and returns how many copies were sent.
+// A channel's messages reach a subscriber in the order they were published
+// only when they come from one node: on Redis Cluster, where the scripts'
+// events are published by the master of their slot and relayed over the
+// cluster bus, the barrier is published on every master, and a replica has
+// applied every event published before it once it acknowledged every copy.
+func (b *Backend) publishBarrier(ctx context.Context, barrier string) (int, error) {
+	cc, ok := b.client.(*redis.ClusterClient)
+	if !ok {
+		return 1, b.client.Publish(ctx, b.channel(), barrier).Err()
+	}
+	var mu sync.Mutex
+	n := 0
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		if err := m.Publish(ctx, b.channel(), barrier).Err(); err != nil {
+			return err
+		}
+		mu.Lock()
+		n++
+		mu.Unlock()
+		return nil
+	})
+	return n, err
 }

@@ -4,18 +4,26 @@
 //
 // # Data model
 //
-// Each page lives in one hash, <prefix>:p:{<hash of key>}, holding the page,
-// its generation, the fence counter, the revalidation floor ("floor") and the
-// deletion floor ("min"). The hash tag keeps every key of a page in one slot.
-// Tag sets are <prefix>:t:<tag>, locks <prefix>:l:{<hash of key>}, the event
-// counter <prefix>:seq and the event channel <prefix>:events. Every key has a
-// TTL. Freshness is decided by Redis's clock (TIME inside the scripts), never
-// by a replica's. Each write and its event are published by one Lua script,
-// so a stored page is always announced.
+// Pages are spread over event shards (Options.Shards: 1 on one Redis or
+// Sentinel, DefaultClusterShards on Redis Cluster). Each page lives in one
+// hash, <prefix>:p:{<shard>}<hash of key>, holding the page, its
+// generation, the fence counter, the revalidation floor ("floor") and the
+// deletion floor ("min"); its lock is <prefix>:l:{<shard>}<hash>, its
+// variant index <prefix>:v:{<shard>}<hash>, and its shard's event counter
+// <prefix>:seq:{<shard>}: the hash tag puts them in one slot, so every
+// script touches one slot only. Tag sets are <prefix>:t:{<tag>}, each in
+// its own slot, updated before the page is written (a failure leaves the
+// page unwritten, never a page its tag does not list). The event channel
+// is <prefix>:events. Every key has a TTL. Freshness is decided by Redis's
+// clock (TIME inside the scripts), never by a replica's. Each write and its
+// event are published by one Lua script, so a stored page is always
+// announced.
 //
-// Events are published as "<seq> <kind> <gen> <key>", kind being w
-// (written), s (stale) or d (deleted); "0 p <n> <id>" is a listener's
-// delivery probe.
+// Events are published with plain PUBLISH (on Redis Cluster the bus relays
+// them to every node, so a listener subscribes on one node) as
+// "<shard>:<seq> <kind> <gen> <key>", kind being w (written), s (stale) or
+// d (deleted), seq counting the shard's events; "0 p <n> <id>" is a
+// listener's delivery probe.
 //
 // # Bounding Redis calls
 //
@@ -34,10 +42,12 @@
 // Listen holds one more connection per call for the subscription, and bounds
 // its own probe calls by the probe interval.
 //
-// # Redis Cluster
+// # Modes
 //
-// The per-page keys share a hash slot, but Put and Invalidate also update
-// the global event counter and, for Put, the tag sets; on Redis Cluster those
-// keys live in other slots. The backend is meant for a single Redis (with
-// Sentinel for failover).
+// [Connect] builds the client of one Redis, a Redis Cluster or a Sentinel
+// group from a URL and checks it. The backend works the same on all three:
+// no script touches two slots, a listener detects lost events per shard
+// (a gap in a shard's numbers, or a shard's counter ahead of what was
+// delivered or gone back after a failover, and flushes), and the
+// regeneration [Budget] lives in one slot.
 package isrredis

@@ -1,4 +1,10 @@
 package isrredis
 
-// KeyHash exposes keyHash to the external tests.
-func KeyHash(key string) string { return keyHash(key) }
+// PageKey exposes a backend's page key to the external tests.
+func PageKey(b *Backend, key string) string { return b.pageKey(key) }
+
+// LockKey exposes a backend's lock key to the external tests.
+func LockKey(b *Backend, key string) string { return b.lockKey(key) }
+
+// SeqKey exposes a backend's event counter of shard to the external tests.
+func SeqKey(b *Backend, shard uint32) string { return b.seqKey(shard) }

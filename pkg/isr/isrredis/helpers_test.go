@@ -83,5 +83,3 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-func hashOf(key string) string { return isrredis.KeyHash(key) }

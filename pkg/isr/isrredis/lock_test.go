@@ -90,7 +90,7 @@ func TestLockRefreshAndRelease(t *testing.T) {
 	if err := l.Refresh(ctx, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if ttl := e.rdb.PTTL(ctx, "isr:l:{"+hashOf("/p")+"}").Val(); ttl < 30*time.Second {
+	if ttl := e.rdb.PTTL(ctx, isrredis.LockKey(e.b, "/p")).Val(); ttl < 30*time.Second {
 		t.Fatalf("lock PTTL after Refresh: %v", ttl)
 	}
 	if err := l.Refresh(ctx, 0); err == nil {
@@ -140,7 +140,7 @@ func TestLockOrphanReleased(t *testing.T) {
 	go func() { listened <- a.Listen(ctx, func(isr.Event) {}) }()
 	t.Cleanup(func() { cancel(); <-listened })
 
-	lockKey := "isr:l:{" + hashOf("/p") + "}"
+	lockKey := isrredis.LockKey(a, "/p")
 	if err := admin.ConfigSet(ctx, "notify-keyspace-events", "Kg$x").Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -16,9 +16,9 @@ func TestProbeStateMachine(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
 	ctx := context.Background()
-	b := New(rdb, &Options{ProbeInterval: time.Second})
+	b := New(rdb, &Options{ProbeInterval: time.Second, Shards: 4})
 	var got []isr.Event
-	l := &listener{b: b, fn: func(e isr.Event) { got = append(got, e) }, id: "me"}
+	l := newListener(b, func(e isr.Event) { got = append(got, e) }, "me")
 
 	l.reset(ctx)
 	if len(got) != 1 || got[0].Kind != isr.EventReset || l.needBaseline {
@@ -55,25 +55,42 @@ func TestProbeStateMachine(t *testing.T) {
 		t.Fatalf("probes delivered as events: %+v", got)
 	}
 
-	// The counter ahead at one poll and still ahead at the next fails.
-	if err := rdb.IncrBy(ctx, b.seqKey(), 3).Err(); err != nil {
+	// A shard's counter ahead at one poll and still ahead at the next
+	// fails, whatever the other shards do.
+	if err := rdb.IncrBy(ctx, b.seqKey(2), 3).Err(); err != nil {
 		t.Fatal(err)
 	}
 	l.ticks = 5
 	if !l.probe(ctx) {
 		t.Fatal("failed at the first poll that saw the counter ahead")
 	}
-	l.handle(context.Background(), "2 w 1 /p") // one of the three arrives
+	l.handle(context.Background(), "2:2 w 1 /p") // one of the three arrives
+	l.handle(context.Background(), "1:1 w 1 /q") // another shard's
+	if err := rdb.Incr(ctx, b.seqKey(1)).Err(); err != nil {
+		t.Fatal(err)
+	}
 	l.ticks = 6
 	if l.probe(ctx) {
 		t.Fatal("counter ahead for two polls, but healthy")
 	}
 
+	// A counter that went back (a failover lost writes) fails at once.
+	l.reset(ctx)
+	if err := rdb.Set(ctx, b.seqKey(3), 1, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	l.handle(context.Background(), "3:2 w 1 /r")
+	l.waiting = false
+	if l.probe(ctx) {
+		t.Fatal("counter behind the events delivered, but healthy")
+	}
+
 	// Under steady writes the counter is ahead at every poll, but the
 	// events seen at one poll have arrived by the next: healthy.
-	l.last, l.pending = 3, 0
+	l.reset(ctx)
+	l.last[2], l.pending[2] = 3, 0
 	for i := range 5 {
-		if err := rdb.Incr(ctx, b.seqKey()).Err(); err != nil {
+		if err := rdb.Incr(ctx, b.seqKey(2)).Err(); err != nil {
 			t.Fatal(err)
 		}
 		l.ticks = uint64(10 + i)
@@ -81,6 +98,6 @@ func TestProbeStateMachine(t *testing.T) {
 		if !l.probe(ctx) {
 			t.Fatalf("poll %d failed under steady writes", i)
 		}
-		l.handle(context.Background(), message{seq: uint64(4 + i), kind: 'w', gen: 1, key: "/p"}.String())
+		l.handle(context.Background(), message{shard: 2, seq: uint64(4 + i), kind: 'w', gen: 1, key: "/p"}.String())
 	}
 }

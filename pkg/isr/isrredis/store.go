@@ -101,7 +101,9 @@ func (b *Backend) Token(ctx context.Context, key string) (int64, error) {
 }
 
 // Put stores p under key with the fencing token for ttl, and publishes the
-// write, in one script. It returns isr.ErrFenced (unwrapped) if the token is
+// write, in one script on the page's slot. Before, it adds key to the set
+// of each of the page's tags (each in its tag's slot); if that fails, the
+// page is not written, so a tag's set never misses a stored page. It returns isr.ErrFenced (unwrapped) if the token is
 // not newer than the stored page's or predates a delete; fresh is false if
 // the token predates an on-demand revalidation (the page is stored stale).
 // ttl must be at least a millisecond; p.Revalidate is isr.Never or >= 0.
@@ -130,18 +132,18 @@ func (b *Backend) Put(ctx context.Context, key string, token int64, p *isr.Page,
 	if err != nil {
 		return false, fmt.Errorf("isrredis: put %q: tags: %w", key, err)
 	}
-	keys := make([]string, 0, 3+len(tags))
-	keys = append(keys, b.pageKey(key), b.seqKey(), b.variantsKey(key))
+	if err := b.addTags(ctx, key, tags, ttl); err != nil {
+		return false, fmt.Errorf("isrredis: put %q: %w", key, err)
+	}
+	shard := b.shardOf(key)
+	keys := []string{b.pageKey(key), b.seqKey(shard), b.variantsKey(key)}
 	vmax := 0
 	if isr.IsVariant(key) {
 		vmax = isr.MaxVariants
 	}
-	for _, t := range tags {
-		keys = append(keys, b.tagKey(t))
-	}
 	res, err := b.put.Run(ctx, b.client, keys,
 		strconv.FormatInt(token, 10), key, p.Status, hdr, p.Body, tagsJSON,
-		rev, ms(ttl), b.channel(), ms(seqTTL), vmax).Int64Slice()
+		rev, ms(ttl), b.channel(), ms(seqTTL), vmax, shard).Int64Slice()
 	if err != nil {
 		return false, fmt.Errorf("isrredis: put %q: %w", key, err)
 	}
@@ -190,8 +192,9 @@ func (b *Backend) invalidateBatch(ctx context.Context, op string, keys []string,
 		if isr.IsVariant(key) {
 			page = "0"
 		}
-		return []string{b.pageKey(key), b.seqKey(), b.variantsKey(key)},
-			[]any{op, key, b.channel(), ms(b.fenceTTL), ms(seqTTL), page}
+		shard := b.shardOf(key)
+		return []string{b.pageKey(key), b.seqKey(shard), b.variantsKey(key)},
+			[]any{op, key, b.channel(), ms(b.fenceTTL), ms(seqTTL), page, shard}
 	}
 	pipe := b.client.Pipeline()
 	cmds := make([]*redis.Cmd, len(keys))
@@ -238,6 +241,30 @@ func (b *Backend) Variants(ctx context.Context, keys ...string) ([][]string, err
 		}
 	}
 	return out, nil
+}
+
+// addTags adds key to the set of each tag, for at least ttl, pipelined
+// (one round trip per node).
+func (b *Backend) addTags(ctx context.Context, key string, tags []string, ttl time.Duration) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	pipe := b.client.Pipeline()
+	cmds := make([]*redis.Cmd, len(tags))
+	for i, t := range tags {
+		cmds[i] = b.tag.EvalSha(ctx, pipe, []string{b.tagKey(t)}, key, ms(ttl))
+	}
+	_, _ = pipe.Exec(ctx) // errors are read per command
+	for i, cmd := range cmds {
+		err := cmd.Err()
+		if redis.HasErrorPrefix(err, "NOSCRIPT") {
+			err = b.tag.Run(ctx, b.client, []string{b.tagKey(tags[i])}, key, ms(ttl)).Err()
+		}
+		if err != nil {
+			return fmt.Errorf("tag %q: %w", tags[i], err)
+		}
+	}
+	return nil
 }
 
 // TagKeys returns the keys of the pages stored with tag, sorted. It may

@@ -1,12 +1,12 @@
 -- invalidate.lua marks a page stale or deletes it, and announces it; for a
 -- page's key, it does the same to each of the page's variants.
--- KEYS[1] page hash, KEYS[2] event sequence counter, KEYS[3] the variant
--- index of the page (hash: variant page hash -> variant key), in the
--- page's slot.
+-- KEYS[1] page hash, KEYS[2] the shard's event sequence counter, KEYS[3]
+-- the variant index of the page (hash: variant page hash -> variant key),
+-- all in the page's slot (its shard's).
 -- ARGV[1] 's' (stale) or 'd' (delete), [2] key, [3] channel,
 -- [4] fence ttl ms (the least a deleted page's counters are kept),
 -- [5] sequence counter ttl ms, [6] '1' when key names a page (its variants
--- are covered), '0' for a variant.
+-- are covered), '0' for a variant, [7] the shard's number.
 -- Returns 0 when no page or variant is stored (nothing changes), else 1.
 local function apply(h, key)
   if redis.call('HEXISTS', h, 'status') == 0 then
@@ -29,7 +29,7 @@ local function apply(h, key)
   end
   local seq = redis.call('INCR', KEYS[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
-  redis.call('PUBLISH', ARGV[3], string.format('%d %s %d ', seq, ARGV[1], gen) .. key)
+  redis.call('PUBLISH', ARGV[3], string.format('%s:%d %s %d ', ARGV[7], seq, ARGV[1], gen) .. key)
   return 1
 end
 

@@ -1,11 +1,12 @@
 -- put.lua is the fenced write: it stores a page and announces it in one step.
--- KEYS[1] page hash, KEYS[2] event sequence counter, KEYS[3] the variant
--- index of the key's page (hash: variant page hash -> variant key),
--- KEYS[4..] tag sets.
+-- Every key is in the page's hash slot (its shard's): KEYS[1] page hash,
+-- KEYS[2] the shard's event sequence counter, KEYS[3] the variant index of
+-- the key's page (hash: variant page hash -> variant key). The page's tag
+-- sets, in slots of their own, are updated before, by tag.lua.
 -- ARGV[1] token, [2] key, [3] status, [4] header JSON, [5] body,
 -- [6] tags JSON, [7] revalidate ms (-1 = never), [8] ttl ms, [9] channel,
 -- [10] sequence counter ttl ms, [11] for a variant the most variants a
--- page keeps, 0 for a page.
+-- page keeps, 0 for a page, [12] the shard's number.
 -- Returns {0, gen} when refused (token <= gen or token < min), {3, 0} when
 -- refused because the page has [11] variants already, {1, token} when
 -- stored fresh, {2, token} when stored stale (token < floor).
@@ -55,13 +56,7 @@ if vmax > 0 then
     redis.call('PEXPIRE', KEYS[3], ttl)
   end
 end
-for i = 4, #KEYS do
-  redis.call('SADD', KEYS[i], ARGV[2])
-  if redis.call('PTTL', KEYS[i]) < ttl then
-    redis.call('PEXPIRE', KEYS[i], ttl)
-  end
-end
 local seq = redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[10])
-redis.call('PUBLISH', ARGV[9], string.format('%d w %s ', seq, ARGV[1]) .. ARGV[2])
+redis.call('PUBLISH', ARGV[9], string.format('%s:%d w %s ', ARGV[12], seq, ARGV[1]) .. ARGV[2])
 return {code, token}
