@@ -86,7 +86,7 @@ func testStaleWave(t *testing.T, c *cluster) {
 	release()
 	a := <-revalidated
 	wg.Wait()
-	if r := decodeRevalidate(t, a); a.Status != http.StatusOK || len(r.Results) != 1 || r.Results[0].Result != isr.ResultRegenerated {
+	if r := decodeRevalidate(t, a); a.Status != http.StatusOK || len(r.Results) != 1 || r.Results[0].Result != string(isr.ResultRegenerated) {
 		t.Fatalf("revalidation of %s while the budget was spent: %v", urgent, a)
 	}
 	// While it waited, no stale page got a slot: it took the first one
