@@ -25,7 +25,8 @@ import (
 //     apart: a scripted replay of what Chromium asks for when people browse
 //     the example (document loads, segment prefetches, navigation requests),
 //     with CMS edits and revalidations going on, and a real headless
-//     chromium clicking through the site.
+//     chromium clicking through the site;
+//   - the HIT ratio of the prefetches of a page linked from 100 pages.
 //
 // It is not part of make test (build tag nextmeasure):
 //
@@ -35,6 +36,32 @@ func TestNextjsMeasure(t *testing.T) {
 	t.Run("renders per 100 revalidations", s.measureRevalidations)
 	t.Run("scripted navigation", s.measureScripted)
 	t.Run("browser navigation", s.measureBrowser)
+	t.Run("prefetch fan-out", s.measureFanOut)
+}
+
+// measureFanOut counts the HIT ratio of the prefetches of one page linked
+// from many: the home page's two segment prefetches as browsers on 100
+// different pages send them (Next-Url is the page they are on, and _rsc
+// depends on it), 20 rounds over the three replicas. Each referring page
+// makes variants of its own; a page keeps at most isr.MaxVariants.
+func (s *nextStack) measureFanOut(t *testing.T) {
+	const pages, rounds = 100, 20
+	var ty tally
+	for round := range rounds {
+		for n := range pages {
+			for _, segment := range []string{"/_tree", "/__PAGE__"} {
+				v := nextVariant{Name: "prefetch", ContentType: "text/x-component", Header: []string{"RSC", "1",
+					"Next-Router-Prefetch", "1", "Next-Router-Segment-Prefetch", segment, "Next-Url", fmt.Sprintf("/posts/%d", n+1)}}
+				a, err := do(t.Context(), s.c.client, http.MethodGet, v.URL(s.reps[(round+n)%3].URL, "/"), "", v.Header...)
+				if err != nil || a.Status != http.StatusOK {
+					t.Fatalf("prefetch of / from /posts/%d: %v %v", n+1, err, a)
+				}
+				ty.add("RSC", a.State)
+			}
+		}
+	}
+	t.Logf("prefetch fan-out: the home page prefetched from %d pages, %d rounds", pages, rounds)
+	ty.report(t, "prefetch fan-out")
 }
 
 // measureRevalidations revalidates 100 times, round robin over /posts/1,
