@@ -21,6 +21,19 @@ func TestParsePath(t *testing.T) {
 		{in: "/hello world", want: "/hello%20world"},
 		{in: "/caf%C3%A9", want: "/caf%C3%A9"},
 		{in: "/100%25", want: "/100%25"},
+		{in: "/a%2Fb", want: "/a%2Fb"},
+		{in: "/a%2fb", want: "/a%2Fb"},
+		{in: "/a%3Bb", want: "/a%3Bb"},
+		{in: "/a;b", want: "/a;b"},
+		{in: "/%7Euser/%61", want: "/~user/a"},
+		{in: "/x%2F%2Fy//z", want: "/x%2F%2Fy/z"},
+		{in: "/caf\xc3\xa9", want: "/caf%C3%A9"},
+		{in: "/a%20b%3F%23", want: "/a%20b%3F%23"},
+		{in: "/a%5Cb", bad: true},
+		{in: "/%2E%2E/x", bad: true},
+		{in: "/a/%2e", bad: true},
+		{in: "/a%", bad: true},
+		{in: "/a%2", bad: true},
 		{in: "", bad: true},
 		{in: "posts/1", bad: true},
 		{in: "//evil.example/x", bad: true},
@@ -71,7 +84,7 @@ func TestCanonicalQuery(t *testing.T) {
 // FuzzParsePath checks that canonical paths are idempotent, bounded, free of
 // control characters and dot segments, and never name another host.
 func FuzzParsePath(f *testing.F) {
-	for _, s := range []string{"/", "/posts/1", "//x", "/%2e%2e/", "/a%0a", "/caf%C3%A9", "/a//b/"} {
+	for _, s := range []string{"/", "/posts/1", "//x", "/%2e%2e/", "/a%0a", "/caf%C3%A9", "/a//b/", "/a%2Fb", "/a%3bb;c"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -88,8 +101,15 @@ func FuzzParsePath(f *testing.F) {
 		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
 			t.Fatalf("ParsePath(%q) = %q: not a local absolute path", raw, p)
 		}
-		if strings.ContainsAny(p, "\x00\r\n?#") {
+		if strings.ContainsAny(p, "\x00\r\n?#\\") {
 			t.Fatalf("ParsePath(%q) = %q: contains a forbidden byte", raw, p)
+		}
+		// Escapes of reserved characters survive: the path means to an
+		// origin what raw meant.
+		for _, esc := range []string{"%2F", "%3B", "%3F", "%25"} {
+			if n := strings.Count(strings.ToUpper(raw), esc); strings.Count(p, esc) < n {
+				t.Fatalf("ParsePath(%q) = %q: lost an escaped %s", raw, p, esc)
+			}
 		}
 	})
 }
