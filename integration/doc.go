@@ -19,7 +19,17 @@
 //   - process_test.go: child-process replicas of the cmd/isrcache binary;
 //   - killharness_test.go: SIGSTOP/SIGKILL of a replica holding a lock, and
 //     the lock's keyspace events in Redis (expired or released);
-//   - http_test.go: requests, revalidations and eventually.
+//   - http_test.go: requests, revalidations and eventually;
+//   - nextjs_harness_test.go: the example Next.js app (examples/nextjs:
+//     npm ci and next build, cached by a hash of its sources, then next
+//     start on a fresh copy of the build) and three replica processes in
+//     front of it;
+//   - nextjs_rsc_test.go: the requests Next's client sends (HTML, RSC,
+//     prefetches) with the _rsc value it computes;
+//   - nextjs_browser_test.go: a headless chromium driven by chromedp.
+//
+// nextjs_measure_test.go (build tag nextmeasure) is a measurement, not a
+// test: Next renders per revalidation and HIT ratios of navigation traffic.
 //
 // [isrtest.Origin]: github.com/isrcache/isrcache/pkg/isr/isrtest
 package integration
