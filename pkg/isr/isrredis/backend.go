@@ -103,6 +103,7 @@ type Backend struct {
 	malformed     atomic.Uint64
 	resets        atomic.Uint64
 	probeFailures atomic.Uint64
+	unreplicated  atomic.Uint64
 }
 
 var _ isr.Backend = (*Backend)(nil)
@@ -173,6 +174,9 @@ type Stats struct {
 	// ProbeFailures is the number of times the delivery probe found the
 	// subscription silent and recreated it.
 	ProbeFailures uint64
+	// Unreplicated is the number of invalidations (in cluster and
+	// sentinel modes) that no replica acknowledged within AckTimeout.
+	Unreplicated uint64
 }
 
 // Stats returns the backend's counters.
@@ -182,6 +186,7 @@ func (b *Backend) Stats() Stats {
 		Malformed:     b.malformed.Load(),
 		Resets:        b.resets.Load(),
 		ProbeFailures: b.probeFailures.Load(),
+		Unreplicated:  b.unreplicated.Load(),
 	}
 }
 

@@ -163,8 +163,13 @@ func (b *Backend) Put(ctx context.Context, key string, token int64, p *isr.Page,
 }
 
 // Invalidate marks the pages under keys stale (isr.ModeEager, isr.ModeStale)
-// or deletes them (isr.ModeDelete), one script per key, pipelined. Each
-// change is published. found[i] reports whether a page was stored under
+// or deletes them (isr.ModeDelete), one script per key, pipelined per Redis
+// primary. Each change is published. In cluster and sentinel modes it then
+// waits, for at most AckTimeout, until a replica of the primary has the
+// changes (WAIT 1): a failover that promotes that replica keeps them. When
+// none acknowledges in time it returns anyway, counted in
+// Stats.Unreplicated: such a change is lost if the primary fails before
+// its replica catches up (Redis replicates asynchronously). found[i] reports whether a page was stored under
 // keys[i]; on error, found holds the keys done so far.
 func (b *Backend) Invalidate(ctx context.Context, mode isr.Mode, keys ...string) ([]bool, error) {
 	var op string
@@ -196,24 +201,35 @@ func (b *Backend) invalidateBatch(ctx context.Context, op string, keys []string,
 		return []string{b.pageKey(key), b.seqKey(shard), b.variantsKey(key)},
 			[]any{op, key, b.channel(), ms(b.fenceTTL), ms(seqTTL), page, shard}
 	}
-	pipe := b.client.Pipeline()
-	cmds := make([]*redis.Cmd, len(keys))
-	for i, key := range keys {
-		k, a := args(key)
-		cmds[i] = b.invalidate.EvalSha(ctx, pipe, k, a...)
-	}
-	_, _ = pipe.Exec(ctx) // errors are read per command
-	for i, cmd := range cmds {
-		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
-			// The script cache was flushed: nothing ran, so run it again.
+	for _, nb := range b.batches(ctx, keys) {
+		pipe := nb.node.Pipeline()
+		cmds := make([]*redis.Cmd, len(nb.idx))
+		for j, i := range nb.idx {
 			k, a := args(keys[i])
-			cmd = b.invalidate.Run(ctx, b.client, k, a...)
+			cmds[j] = b.invalidate.EvalSha(ctx, pipe, k, a...)
 		}
-		n, err := cmd.Int64()
-		if err != nil {
-			return fmt.Errorf("isrredis: invalidate %q: %w", keys[i], err)
+		wait := b.waitReplica(ctx, pipe)
+		_, _ = pipe.Exec(ctx) // errors are read per command
+		for j, cmd := range cmds {
+			i := nb.idx[j]
+			if redirected(cmd.Err()) {
+				// Nothing ran: run it again, through the cluster's
+				// redirections if the slot moved.
+				k, a := args(keys[i])
+				cmd = b.invalidate.Run(ctx, b.client, k, a...)
+				b.unreplicated.Add(1) // not covered by the WAIT
+			}
+			n, err := cmd.Int64()
+			if err != nil {
+				return fmt.Errorf("isrredis: invalidate %q: %w", keys[i], err)
+			}
+			found[i] = n == 1
 		}
-		found[i] = n == 1
+		if wait != nil {
+			if n, err := wait.Int64(); err != nil || n < 1 {
+				b.unreplicated.Add(uint64(len(nb.idx)))
+			}
+		}
 	}
 	return nil
 }
