@@ -44,7 +44,7 @@ func testStaleWave(t *testing.T, c *cluster) {
 		Options: isr.Options{Observer: obs, RenderTimeout: 2 * time.Minute}})
 	path := func(i int) string { return fmt.Sprintf("/wave/%d", i) }
 	fillPages(t, c, wavePages, path)
-	be := isrredis.New(c.admin, nil)
+	be := c.store()
 	eventually(t, "the pages to go stale", func() error {
 		for _, i := range []int{0, wavePages - 1} {
 			if e, err := be.Get(t.Context(), path(i)); err != nil || !e.Stale() {
@@ -106,7 +106,7 @@ func testStaleWave(t *testing.T, c *cluster) {
 // as a replica's render would (token, then fenced write).
 func fillPages(t *testing.T, c *cluster, n int, path func(int) string) {
 	t.Helper()
-	be := isrredis.New(c.admin, nil)
+	be := c.store()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range 16 {

@@ -28,6 +28,7 @@ const events = isrredis.DefaultPrefix + ":events"
 type cluster struct {
 	redis    *redistest.Server // nil on a Redis Cluster or Sentinel group
 	redisURL string            // what replicas connect to (ISR_REDIS_URL)
+	mode     isrredis.Mode     // how: single, cluster or sentinel
 	admin    redis.UniversalClient
 	origin   *origin
 	client   *http.Client
@@ -37,14 +38,20 @@ type cluster struct {
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
 	srv := redistest.Start(t)
-	return &cluster{redis: srv, redisURL: srv.URL(), admin: srv.Client(t), origin: newOrigin(t), client: newClient(t)}
+	return &cluster{redis: srv, redisURL: srv.URL(), mode: isrredis.ModeSingle, admin: srv.Client(t),
+		origin: newOrigin(t), client: newClient(t)}
+}
+
+// store returns a backend on the admin client, laid out as the replicas'.
+func (c *cluster) store() *isrredis.Backend {
+	return isrredis.New(c.admin, &isrredis.Options{Mode: c.mode})
 }
 
 // entry reads the page stored under key through a backend of its own, as
 // any replica would see it in Redis. It returns nil if no page is stored.
 func (c *cluster) entry(t *testing.T, key string) *isr.Entry {
 	t.Helper()
-	e, err := isrredis.New(c.admin, nil).Get(t.Context(), key)
+	e, err := c.store().Get(t.Context(), key)
 	if errors.Is(err, isr.ErrNotFound) {
 		return nil
 	}

@@ -94,6 +94,7 @@ func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
 	cc := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs: c.Seeds(), DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
 		PoolTimeout: o.PoolTimeout, MaxRetries: o.MaxRetries, ContextTimeoutEnabled: true,
+		ClusterStateReloadInterval: time.Second, // learn of a promoted replica soon
 	})
 	t.Cleanup(func() { _ = cc.Close() })
 	return cc

@@ -213,6 +213,10 @@ func (b *Backend) slotKey(kind, key string) string {
 }
 
 func (b *Backend) pageKey(key string) string { return b.slotKey("p", key) }
+
+// PageKey returns the Redis key of the hash that holds key's page, for
+// operators (redis-cli HGETALL) and tests (CLUSTER KEYSLOT).
+func (b *Backend) PageKey(key string) string { return b.pageKey(key) }
 func (b *Backend) lockKey(key string) string { return b.slotKey("l", key) }
 
 // variantsKey is the variant index of key's page: a hash from each

@@ -124,6 +124,10 @@ func newClient(rawURL string, mode Mode, poolSize int, dialer func(context.Conte
 		o.ContextTimeoutEnabled = true
 		setDefaultInt(&o.PoolSize, poolSize)
 		o.Dialer = dialer
+		// go-redis learns of a promoted replica from a MOVED reply or its
+		// periodic reload of the slot map, every 60s by default: a master
+		// that died (no MOVED from it) would fail its slots that long.
+		setDefault(&o.ClusterStateReloadInterval, ClusterReloadInterval)
 		return redis.NewClusterClient(o), nil
 	case ModeSentinel:
 		o, err := redis.ParseFailoverURL(rawURL)
@@ -141,6 +145,10 @@ func newClient(rawURL string, mode Mode, poolSize int, dialer func(context.Conte
 	}
 	return nil, fmt.Errorf("unknown mode %q", mode)
 }
+
+// ClusterReloadInterval is how often a cluster client reloads the slot map
+// (one CLUSTER SLOTS) while it is used, unless the URL says otherwise.
+const ClusterReloadInterval = time.Second
 
 // bound sets the package's default timeouts and retries where unset.
 func bound(dial, read, write, pool *time.Duration, retries *int) {

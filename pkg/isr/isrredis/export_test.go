@@ -1,8 +1,5 @@
 package isrredis
 
-// PageKey exposes a backend's page key to the external tests.
-func PageKey(b *Backend, key string) string { return b.pageKey(key) }
-
 // LockKey exposes a backend's lock key to the external tests.
 func LockKey(b *Backend, key string) string { return b.lockKey(key) }
 

@@ -149,7 +149,7 @@ func TestNever(t *testing.T) {
 		t.Fatalf("rewritten Never page: Fresh %v", got.Fresh)
 	}
 	// A Never page still has a hard TTL.
-	if ttl := e.rdb.PTTL(ctx, isrredis.PageKey(e.b, "/p")).Val(); ttl <= 0 {
+	if ttl := e.rdb.PTTL(ctx, e.b.PageKey("/p")).Val(); ttl <= 0 {
 		t.Fatalf("Never page PTTL %v", ttl)
 	}
 }
@@ -216,13 +216,13 @@ func TestTokenKeepsFenceAlive(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := mustToken(t, e.b, "/p")
-	if ttl := e.rdb.PTTL(ctx, isrredis.PageKey(e.b, "/p")).Val(); ttl < 30*time.Minute {
+	if ttl := e.rdb.PTTL(ctx, e.b.PageKey("/p")).Val(); ttl < 30*time.Minute {
 		t.Fatalf("PTTL after Token %v, want about FenceTTL (1h)", ttl)
 	}
 	if _, err := e.b.Put(ctx, "/p", tok, page("/p", "y", time.Minute), 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if ttl := e.rdb.PTTL(ctx, isrredis.PageKey(e.b, "/p")).Val(); ttl > 2*time.Second || ttl <= 0 {
+	if ttl := e.rdb.PTTL(ctx, e.b.PageKey("/p")).Val(); ttl > 2*time.Second || ttl <= 0 {
 		t.Fatalf("PTTL after Put %v, want the Put's ttl", ttl)
 	}
 }
@@ -360,7 +360,7 @@ func TestPrefix(t *testing.T) {
 	if _, err := other.Get(ctx, "/p"); !errors.Is(err, isr.ErrNotFound) {
 		t.Fatalf("prefixes share pages: %v", err)
 	}
-	if n := e.rdb.Exists(ctx, isrredis.PageKey(e.b, "/p")).Val(); n != 1 {
+	if n := e.rdb.Exists(ctx, e.b.PageKey("/p")).Val(); n != 1 {
 		t.Fatal("page not under the documented key")
 	}
 }
