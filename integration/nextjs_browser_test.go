@@ -90,7 +90,8 @@ func newBrowser(t *testing.T) (context.Context, *browserLog) {
 // before the click survives, no document is loaded) and show the post; the
 // RSC requests behind them (segment prefetches of the links in view, the
 // navigation request of a link that is not prefetched) went through
-// isrcache and got RSC payloads. After a CMS edit and a revalidation on
+// isrcache and got RSC payloads. A Pages Router page's <Link> navigates
+// client-side too, with the data route of the next page from isrcache. After a CMS edit and a revalidation on
 // another replica, the next navigation, from a fresh load of "/", shows
 // the new content.
 func (s *nextStack) testBrowser(t *testing.T) {
@@ -136,24 +137,27 @@ func (s *nextStack) testBrowser(t *testing.T) {
 		}
 		return resp
 	}
-	// rscThroughCache fails the test unless resp has an RSC answer for
-	// path and every RSC answer in it came from isrcache as a payload.
-	rscThroughCache := func(what, path string, resp []browserResponse) {
+	// throughCache fails the test unless resp has an answer whose URL
+	// starts with want, and every answer whose URL has kind ("_rsc" for
+	// RSC requests, "/_next/data/" for data routes) came from isrcache as
+	// a 200 of media type mime.
+	throughCache := func(what, kind, mime, want string, resp []browserResponse) {
 		t.Helper()
 		seen := false
 		for _, r := range resp {
-			if !strings.Contains(r.URL, "_rsc") {
+			if !strings.Contains(r.URL, kind) {
 				continue
 			}
-			seen = seen || strings.HasPrefix(r.URL, base+path+"?")
-			if r.Status != 200 || r.MimeType != "text/x-component" || r.ISRCache == "" {
-				t.Errorf("%s: %s answered %d %s, X-ISR-Cache %q; want 200 text/x-component through isrcache", what, r.URL, r.Status, r.MimeType, r.ISRCache)
+			seen = seen || strings.HasPrefix(r.URL, want)
+			if r.Status != 200 || r.MimeType != mime || r.ISRCache == "" {
+				t.Errorf("%s: %s answered %d %s, X-ISR-Cache %q; want 200 %s through isrcache", what, r.URL, r.Status, r.MimeType, r.ISRCache, mime)
 			}
 		}
 		if !seen {
-			t.Errorf("%s: no RSC request for %s went through isrcache (responses: %+v)", what, path, resp)
+			t.Errorf("%s: no request for %s went through isrcache (responses: %+v)", what, want, resp)
 		}
 	}
+	const rsc, rscType = "_rsc", "text/x-component"
 
 	// Next's own copies are fresh: only a regeneration that makes Next
 	// render anew can bring the edit below within nextRevalidate/2.
@@ -169,10 +173,17 @@ func (s *nextStack) testBrowser(t *testing.T) {
 		return errors.New("no prefetch answer for /posts/1 yet")
 	})
 	loaded, _ := log.since(0)
-	rscThroughCache("opening /", "/posts/1", loaded)
+	throughCache("opening /", rsc, rscType, base+"/posts/1?", loaded)
 	clickTo("link-post-1", "/posts/1", "First post")
 	step("back home", chromedp.Click(chromedp.ID("home")), chromedp.WaitVisible(chromedp.ID("link-post-3")))
-	rscThroughCache("clicking the link that is not prefetched", "/posts/3", clickTo("link-post-3", "/posts/3", "Third post"))
+	throughCache("clicking the link that is not prefetched", rsc, rscType, base+"/posts/3?", clickTo("link-post-3", "/posts/3", "Third post"))
+
+	// The Pages Router navigates client-side with the next page's data route.
+	_, opened := log.since(0)
+	step("open /legacy/3", chromedp.Navigate(base+"/legacy/3"), chromedp.WaitVisible(chromedp.ID("link-legacy-next")))
+	clickTo("link-legacy-next", "/legacy/4", "Fourth post")
+	legacy, _ := log.since(opened)
+	throughCache("clicking a Pages Router link", "/_next/data/", "application/json", base+s.next.dataPath("/legacy/4"), legacy)
 
 	s.next.setPost(t, "1", "First post, edited", "Edited in the CMS.")
 	s.c.revalidateOK(t, s.reps[1].URL, "", `{"paths":["/posts/1"]}`)

@@ -1,13 +1,18 @@
+import Link from 'next/link'
 import { getPost, logRender } from '../../lib/cms'
 
 // Pages Router ISR: regenerated at most every 10 seconds; unknown ids are
-// rendered on their first request (fallback: 'blocking').
+// rendered on their first request (fallback: 'blocking'). The link to the
+// next post navigates client-side: the Pages Router fetches its data route,
+// /_next/data/<buildId>/legacy/<id>.json.
 export default function LegacyPage({ id, post, renderedAt }) {
+  const next = String(Number(id) + 1)
   return (
     <main>
       <h1 id="title">{post.title}</h1>
       <p id="body">{post.body}</p>
       <p id="rendered">legacy {id} rendered at {renderedAt}</p>
+      <Link id="link-legacy-next" href={`/legacy/${next}`}>Legacy {next}</Link>
     </main>
   )
 }
