@@ -27,10 +27,12 @@ func TestClusterProcesses(t *testing.T) {
 // reaches the other's hot cache (a minute's maximum age) through pub/sub;
 // that the endpoint's guard holds (checkRevalidateGuard); and that the
 // token appears in neither process's stdout or stderr, although the request
-// line with its redacted query was logged.
+// line was logged (with its query left out).
 func testProcessRevalidate(t *testing.T, bin string) {
 	c := newCluster(t)
-	env := map[string]string{"ISR_L1_MAX_AGE": "1m", "ISR_REVALIDATE": "3600"}
+	// The guard's checks below send more requests than the default rate
+	// limit lets one address send; the limit has tests of its own.
+	env := map[string]string{"ISR_L1_MAX_AGE": "1m", "ISR_REVALIDATE": "3600", "ISR_REVALIDATE_RATE": "0"}
 	p1 := c.startProcess(t, bin, "p1", env)
 	p2 := c.startProcess(t, bin, "p2", env)
 	const path = "/proc"
@@ -51,8 +53,8 @@ func testProcessRevalidate(t *testing.T, bin string) {
 			t.Errorf("%s's output contains the revalidation token", p.Name)
 		}
 	}
-	if !strings.Contains(p1.stdout.String(), "secret=REDACTED") {
-		t.Errorf("p1's log has no request line with secret=REDACTED: the redaction was not exercised")
+	if !strings.Contains(p1.stdout.String(), `"path":"/api/revalidate?(`) {
+		t.Errorf("p1's log has no request line for /api/revalidate with its query left out: the redaction was not exercised")
 	}
 }
 
