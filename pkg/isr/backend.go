@@ -126,8 +126,14 @@ const (
 // A page whose token is older than the key's last revalidation is stored,
 // but stale. Every Put and Invalidate is announced on the Bus.
 type Store interface {
-	// Get returns the entry stored under key, or ErrNotFound.
+	// Get returns the entry stored under key, or ErrNotFound: wrapped in a
+	// *FailedError while no page is stored and the key's last render
+	// failed (see Fail).
 	Get(ctx context.Context, key string) (*Entry, error)
+	// Fail records that rendering key failed: for d, Get of the key, if no
+	// page is stored, returns a *FailedError, so that no replica renders
+	// it again before and every visitor gets the error at once.
+	Fail(ctx context.Context, key string, d time.Duration) error
 	// Token issues a fencing token for key.
 	Token(ctx context.Context, key string) (int64, error)
 	// Put stores p under key with the fencing token, for at most ttl (the

@@ -27,6 +27,7 @@ func (h *Handler) apply(ev Event) {
 		h.l1.flush(FlushGap)
 	}
 	h.l1.apply(ev.Key, ev.Gen, h.opts.Now())
+	h.local.hear(ev.Key, ev.Gen, ev.Kind)
 	switch ev.Kind {
 	case EventWritten:
 		h.waits.wake(ev.Key)

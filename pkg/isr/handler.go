@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 )
@@ -29,6 +30,8 @@ type Handler struct {
 	fills   singleflight.Group // cold misses, per key, in this process
 	regens  flights            // background regenerations, per key
 	eagers  eagerCalls         // eager regenerations, per page
+	local   locals             // renders the store may not hold (monotonic reads)
+	failed  backoffs           // keys whose cold render failed here (see coldFailed)
 	backoff backoffs           // keys not to regenerate for a while
 	seqs    sequences          // last event number per shard seen by Run
 
@@ -90,24 +93,60 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // lookup reads key from the hot cache, else from the store, filling the
-// hot cache with what the store returns.
+// hot cache with what the store returns. A page of this replica's that may
+// be newer than the store's copy (see locals and kept) wins over it.
 func (h *Handler) lookup(ctx context.Context, key string) (*Entry, error) {
-	if e, ok := h.l1.get(key, h.opts.Now(), false); ok {
+	now := h.opts.Now()
+	if e, ok := h.l1.get(key, now, false); ok {
+		return e, nil
+	}
+	if e, ok := h.local.get(key, now, h.opts.L1MaxAge, true); ok {
 		return e, nil
 	}
 	seen := h.l1.mark()
 	e, err := h.opts.Backend.Get(ctx, key)
 	if isStoreError(err) {
-		if e, ok := h.l1.get(key, h.opts.Now(), true); ok {
+		if e, ok := h.local.get(key, now, h.opts.L1MaxAge, false); ok {
+			h.storeTrouble("store read failed: serving this replica's unstored render", key, err)
+			return e, nil
+		}
+		if e, ok := h.l1.get(key, now, true); ok {
 			h.storeTrouble("store read failed: serving the hot cache's copy as stale", key, err)
 			return e, nil
 		}
+		return nil, err
+	}
+	if kept, ok := h.kept(key, e, now); ok {
+		return kept, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	h.l1.put(key, e, seen, h.opts.Now())
+	h.l1.put(key, e, seen, now)
 	return e, nil
+}
+
+// kept returns, as stale, a page of key this replica holds that may be
+// newer than e, the store's copy (nil: none): a render it could not store
+// (see locals), or a hot-cache copy of a later generation (the store lost
+// a write, as in a failover). Serving it stale starts the regeneration
+// that repairs the store.
+func (h *Handler) kept(key string, e *Entry, now time.Time) (*Entry, bool) {
+	gen := int64(0)
+	if e != nil {
+		gen = e.Page.Gen
+	}
+	if l, ok := h.local.newer(key, gen, now); ok {
+		return l, true
+	}
+	if e == nil {
+		return nil, false
+	}
+	if c, ok := h.l1.get(key, now, true); ok && c.Page.Gen > e.Page.Gen {
+		c.Fresh = 0
+		return c, true
+	}
+	return nil, false
 }
 
 // serveBypass passes r to Next, uncached.

@@ -21,13 +21,21 @@ type fillResult struct {
 // share one fill; the fill renders under the cluster lock or waits for the
 // replica that holds it.
 func (h *Handler) serveMiss(w http.ResponseWriter, r *http.Request, key string, rl *rule, lookupErr error) {
+	if retry, ok := failedFor(lookupErr); ok {
+		serveFailed(w, r, lookupErr, retry) // the page backs off, cluster-wide
+		return
+	}
+	if retry, ok := h.failed.left(key, h.opts.Now()); ok {
+		serveFailed(w, r, errors.New("failed"), retry)
+		return
+	}
 	me := new(int)
 	fill := func() (any, error) { return h.fill(key, rl, me), nil }
 	if isStoreError(lookupErr) {
 		// The store just failed: don't ask it again (and wait for its
 		// timeout again) for a lock or a token; render, unstored.
 		h.storeTrouble("store read failed: rendering without storing", key, lookupErr)
-		fill = func() (any, error) { return h.fillUnstored(key, me), nil }
+		fill = func() (any, error) { return h.fillUnstored(key, rl, me), nil }
 	}
 	ch := h.fills.DoChan(key, fill)
 	var res *fillResult
@@ -54,14 +62,11 @@ func (h *Handler) serveMiss(w http.ResponseWriter, r *http.Request, key string, 
 		// visitor gets its own from the origin.
 		h.serveBypass(w, r, orString(o.why, reasonTooLarge))
 	default:
-		h.opts.Logger.Warn("origin render failed", zap.String("key", key), zap.Error(o.err))
-		code := http.StatusBadGateway
-		if errors.Is(o.err, context.DeadlineExceeded) {
-			code = http.StatusGatewayTimeout
+		retry, ok := failedFor(o.err)
+		if !ok {
+			retry = h.opts.FailureBackoff
 		}
-		w.Header().Set("Retry-After", "1")
-		setState(w.Header(), stateMiss, "fwd=uri-miss; detail=origin-error")
-		http.Error(w, http.StatusText(code)+": the origin did not render the page", code)
+		serveFailed(w, r, o.err, retry)
 	}
 }
 
@@ -101,8 +106,12 @@ func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 				h.l1.put(key, e, seen, h.opts.Now())
 				return &fillResult{rendered: &rendered{entry: e}, owner: owner, collapsed: true}
 			}
+			if _, ok := failedFor(err); ok {
+				// The holder's render failed: its error is ours too.
+				return &fillResult{rendered: &rendered{err: err}, owner: owner, collapsed: true}
+			}
 			if isStoreError(err) {
-				return &fillResult{rendered: h.renderAndStore(ctx, key, rl, false), owner: owner}
+				return &fillResult{rendered: h.renderCold(ctx, key, rl), owner: owner}
 			}
 		}
 		lock, err := h.opts.Backend.TryLock(ctx, key, h.opts.LockTTL)
@@ -111,7 +120,7 @@ func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 			return h.fillLocked(ctx, key, rl, owner, lock)
 		case !errors.Is(err, ErrLocked) || time.Now().After(deadline):
 			h.opts.Logger.Warn("rendering without the lock", zap.String("key", key), zap.Error(err))
-			return &fillResult{rendered: h.renderAndStore(ctx, key, rl, false), owner: owner}
+			return &fillResult{rendered: h.renderCold(ctx, key, rl), owner: owner}
 		}
 		waited = true
 		t := time.NewTimer(poll)
@@ -125,18 +134,35 @@ func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 }
 
 // fillUnstored renders a cold key without the store, which is unreachable.
-func (h *Handler) fillUnstored(key string, owner *int) *fillResult {
+// A storable answer is kept (see locals): the next visitors get it, not a
+// render each. A failed render backs the key off.
+func (h *Handler) fillUnstored(key string, rl *rule, owner *int) *fillResult {
 	ctx, cancel := context.WithTimeout(h.bg, h.opts.RenderTimeout+time.Second)
 	defer cancel()
+	tick := h.local.tick()
 	resp, err := h.renderOrigin(ctx, key, false)
 	if err != nil {
+		h.coldFailed(ctx, key, err)
 		return &fillResult{rendered: &rendered{err: err}, owner: owner}
 	}
 	why := unstorable(resp)
-	if why == "" {
+	if why == "" && !variantMismatch(key, resp) {
+		h.keepLocal(key, h.pageOf(key, rl, resp, 0), tick)
 		why = "store-unavailable"
 	}
-	return &fillResult{rendered: &rendered{resp: resp, why: why}, owner: owner}
+	return &fillResult{rendered: &rendered{resp: resp, why: orString(why, reasonMismatch)}, owner: owner}
+}
+
+// renderCold renders and stores a cold key. A render that got no answer
+// (the origin unreachable, timed out, or cut the body short) is recorded
+// for every replica to back off (see Store.Fail); an answer, even a 5xx,
+// is passed on as the origin sent it.
+func (h *Handler) renderCold(ctx context.Context, key string, rl *rule) *rendered {
+	o := h.renderAndStore(ctx, key, rl, false)
+	if o.err != nil && !errors.Is(o.err, ErrTooLarge) {
+		h.coldFailed(ctx, key, o.err)
+	}
+	return o
 }
 
 // fillLocked renders a cold key under its lock, after checking once more
@@ -144,12 +170,16 @@ func (h *Handler) fillUnstored(key string, owner *int) *fillResult {
 func (h *Handler) fillLocked(ctx context.Context, key string, rl *rule, owner *int, lock Lock) *fillResult {
 	defer h.release(ctx, key, lock)
 	seen := h.l1.mark()
-	if e, err := h.opts.Backend.Get(ctx, key); err == nil {
+	e, err := h.opts.Backend.Get(ctx, key)
+	if err == nil {
 		h.l1.put(key, e, seen, h.opts.Now())
 		return &fillResult{rendered: &rendered{entry: e}, owner: owner, collapsed: true}
 	}
+	if _, ok := failedFor(err); ok {
+		return &fillResult{rendered: &rendered{err: err}, owner: owner, collapsed: true}
+	}
 	start := time.Now()
-	o := h.renderAndStore(ctx, key, rl, false)
+	o := h.renderCold(ctx, key, rl)
 	h.opts.Logger.Info("rendered", zap.String("key", key), zap.Duration("duration", time.Since(start)),
 		zap.Bool("stored", o.entry != nil), zap.String("not_stored", o.why), zap.Error(o.err))
 	return &fillResult{rendered: o, owner: owner}

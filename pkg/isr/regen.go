@@ -74,8 +74,12 @@ func (h *Handler) regenerate(ctx context.Context, key string, rl *rule, eager bo
 	// Re-check: another replica may have regenerated the page between our
 	// read (or revalidation) and our lock (groupcache's "check the cache
 	// again").
-	if e, err := h.opts.Backend.Get(ctx, key); err == nil && !e.Stale() {
+	if e, err := h.opts.Backend.Get(ctx, key); err == nil && !e.Stale() && !h.keeps(key, e) {
 		return RegenFresh, nil
+	}
+	if !eager && h.writeBack(ctx, key) {
+		log.Info("regenerated: this replica's unstored render written back")
+		return RegenWritten, nil
 	}
 	release, err := h.regenBudget(ctx, eager)
 	if err != nil {

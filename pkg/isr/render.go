@@ -34,6 +34,7 @@ func (o *rendered) failed() bool {
 // Options.NextPreviewID).
 func (h *Handler) renderAndStore(ctx context.Context, key string, rl *rule, fresh bool) *rendered {
 	store := h.opts.Backend
+	tick := h.local.tick()
 	token, tokErr := store.Token(ctx, key)
 	if tokErr != nil {
 		h.storeTrouble("store unavailable: rendering without storing", key, tokErr)
@@ -49,6 +50,7 @@ func (h *Handler) renderAndStore(ctx context.Context, key string, rl *rule, fres
 		return &rendered{resp: resp, why: reasonMismatch}
 	}
 	if tokErr != nil {
+		h.keepLocal(key, h.pageOf(key, rl, resp, 0), tick)
 		return &rendered{resp: resp, why: "store-unavailable"}
 	}
 	page := h.pageOf(key, rl, resp, token)
@@ -63,8 +65,10 @@ func (h *Handler) renderAndStore(ctx context.Context, key string, rl *rule, fres
 		return &rendered{resp: resp, why: reasonVariants}
 	case err != nil:
 		h.storeTrouble("store write failed", key, err)
+		h.keepLocal(key, page, tick)
 		return &rendered{resp: resp, why: "store-unavailable"}
 	}
+	h.local.stored(key, tick)
 	e := &Entry{Page: page, Fresh: page.Revalidate}
 	switch {
 	case !stored:
@@ -74,6 +78,16 @@ func (h *Handler) renderAndStore(ctx context.Context, key string, rl *rule, fres
 	}
 	h.l1.put(key, e, seen, h.opts.Now())
 	return &rendered{entry: e}
+}
+
+// keepLocal keeps p, rendered from the origin after tick but not stored, as
+// this replica's newest copy of key (see locals).
+func (h *Handler) keepLocal(key string, p *Page, tick uint64) {
+	e := &Entry{Page: p, Fresh: p.Revalidate}
+	if p.Revalidate == Never {
+		e.Fresh = Forever
+	}
+	h.local.put(key, e, tick, h.opts.Now())
 }
 
 // renderOrigin asks the origin for key, bounded by RenderTimeout. fresh

@@ -60,6 +60,11 @@ func (h *Handler) Revalidate(ctx context.Context, rv Revalidation) ([]PageResult
 		return nil, fmt.Errorf("isr: revalidate: %w", err)
 	}
 	h.dropLocal(ctx, keys)
+	if rv.Mode == ModeDelete {
+		for _, k := range keys {
+			h.local.drop(k) // a takedown: nothing of it may be served again
+		}
+	}
 	results := make([]PageResult, len(targets))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxRevalidateParallel)

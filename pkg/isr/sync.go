@@ -55,14 +55,20 @@ func (b *backoffs) set(key string, until time.Time) {
 
 // active reports whether key is backing off at now.
 func (b *backoffs) active(key string, now time.Time) bool {
+	_, ok := b.left(key, now)
+	return ok
+}
+
+// left returns the time left of key's backoff at now, if it backs off.
+func (b *backoffs) left(key string, now time.Time) (time.Duration, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	t, ok := b.m[key]
 	if ok && !now.Before(t) {
 		delete(b.m, key)
-		return false
+		return 0, false
 	}
-	return ok
+	return t.Sub(now), ok
 }
 
 func (b *backoffs) clear(key string) {

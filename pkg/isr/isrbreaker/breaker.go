@@ -266,6 +266,11 @@ func (b *Breaker) Put(ctx context.Context, key string, token int64, p *isr.Page,
 	return fresh, err
 }
 
+// Fail calls the store's Fail through the breaker.
+func (b *Breaker) Fail(ctx context.Context, key string, d time.Duration) error {
+	return b.call(ctx, func(ctx context.Context) error { return b.next.Fail(ctx, key, d) })
+}
+
 // Invalidate calls the store's Invalidate through the breaker.
 func (b *Breaker) Invalidate(ctx context.Context, mode isr.Mode, keys ...string) (found []bool, err error) {
 	err = b.call(ctx, func(ctx context.Context) error {

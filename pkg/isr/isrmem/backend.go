@@ -73,6 +73,8 @@ type Backend struct {
 	lockID      uint64
 	lockSweepAt int // sweep expired locks when len(locks) exceeds it
 
+	fails map[string]time.Time // key → end of its render failure's backoff
+
 	seq        uint64 // the last event's Seq
 	listeners  map[*listener]struct{}
 	listenerID int // the number of Listen calls so far, naming them
@@ -117,7 +119,31 @@ func New(opts *Options) *Backend {
 	return b
 }
 
-// Get returns the entry stored under key, or isr.ErrNotFound.
+// Fail records that rendering key failed: for d, Get of the key returns an
+// *isr.FailedError unless a page is stored.
+func (b *Backend) Fail(ctx context.Context, key string, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("isrmem: fail %q: %w", key, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	if b.fails == nil {
+		b.fails = map[string]time.Time{}
+	}
+	if len(b.fails) > 10000 {
+		for k, t := range b.fails {
+			if !now.Before(t) {
+				delete(b.fails, k)
+			}
+		}
+	}
+	b.fails[key] = now.Add(d)
+	return nil
+}
+
+// Get returns the entry stored under key, or isr.ErrNotFound (wrapped in an
+// *isr.FailedError during a render failure's backoff, see Fail).
 func (b *Backend) Get(ctx context.Context, key string) (*isr.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("isrmem: get %q: %w", key, err)
@@ -127,6 +153,12 @@ func (b *Backend) Get(ctx context.Context, key string) (*isr.Entry, error) {
 	now := b.now()
 	rec := b.live(key, now)
 	if rec == nil || rec.page == nil {
+		if until, ok := b.fails[key]; ok {
+			if now.Before(until) {
+				return nil, fmt.Errorf("isrmem: get %q: %w", key, &isr.FailedError{RetryAfter: until.Sub(now)})
+			}
+			delete(b.fails, key)
+		}
 		return nil, isr.ErrNotFound
 	}
 	e := &isr.Entry{Page: rec.page, Age: now.Sub(rec.written)}

@@ -218,6 +218,7 @@ func (b *Backend) pageKey(key string) string { return b.slotKey("p", key) }
 // operators (redis-cli HGETALL) and tests (CLUSTER KEYSLOT).
 func (b *Backend) PageKey(key string) string { return b.pageKey(key) }
 func (b *Backend) lockKey(key string) string { return b.slotKey("l", key) }
+func (b *Backend) failKey(key string) string { return b.slotKey("f", key) }
 
 // variantsKey is the variant index of key's page: a hash from each
 // variant's page hash to its key.

@@ -13,8 +13,10 @@
 // <prefix>:seq:{<shard>}: the hash tag puts them in one slot, so every
 // script touches one slot only. Tag sets are <prefix>:t:{<tag>}, each in
 // its own slot, updated before the page is written (a failure leaves the
-// page unwritten, never a page its tag does not list). The event channel
-// is <prefix>:events. Every key has a TTL. Freshness is decided by Redis's
+// page unwritten, never a page its tag does not list). A page's render
+// failure marker is <prefix>:f:{<shard>}<hash> (see Fail). The event
+// channel is <prefix>:events; the live replicas are <prefix>:replicas (a
+// sorted set by expiry, see Confirm). Every key has a TTL. Freshness is decided by Redis's
 // clock (TIME inside the scripts), never by a replica's. Each write and its
 // event are published by one Lua script, so a stored page is always
 // announced.

@@ -17,10 +17,19 @@ import (
 const invalidateBatch = 128
 
 // Get returns the entry stored under key, with Age and Fresh computed from
-// Redis's clock, or isr.ErrNotFound.
+// Redis's clock, or isr.ErrNotFound: wrapped in an *isr.FailedError while
+// the key's render failure backs off (see Fail), which costs a miss one
+// more round trip.
 func (b *Backend) Get(ctx context.Context, key string) (*isr.Entry, error) {
 	res, err := b.get.Run(ctx, b.client, []string{b.pageKey(key)}).Slice()
 	if errors.Is(err, redis.Nil) {
+		left, err := b.client.PTTL(ctx, b.failKey(key)).Result()
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("isrredis: get %q: %w", key, err)
+		case left > 0:
+			return nil, fmt.Errorf("isrredis: get %q: %w", key, &isr.FailedError{RetryAfter: left})
+		}
 		return nil, isr.ErrNotFound
 	}
 	if err != nil {
@@ -35,6 +44,18 @@ func (b *Backend) Get(ctx context.Context, key string) (*isr.Entry, error) {
 		return nil, isr.ErrNotFound
 	}
 	return e, nil
+}
+
+// Fail records that rendering key failed, for d: a key of its own
+// (<prefix>:f:{<hash of key>}, in the page's slot) that expires after d.
+func (b *Backend) Fail(ctx context.Context, key string, d time.Duration) error {
+	if d < time.Millisecond {
+		return fmt.Errorf("isrredis: fail %q: backoff %v is under 1ms", key, d)
+	}
+	if err := b.client.Set(ctx, b.failKey(key), "1", d).Err(); err != nil {
+		return fmt.Errorf("isrredis: fail %q: %w", key, err)
+	}
+	return nil
 }
 
 // decodeEntry decodes get.lua's reply: {now_ms, status, key, gen, hdr, body,

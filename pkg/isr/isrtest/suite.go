@@ -45,6 +45,7 @@ func TestBackend(t *testing.T, newBackend func(t *testing.T) isr.Backend) {
 		{"InvalidateFound", testInvalidateFound},
 		{"TagKeys", testTagKeys},
 		{"HardTTL", testHardTTL},
+		{"Fail", testFail},
 		{"LockExclusive", testLockExclusive},
 		{"LockConcurrent", testLockConcurrent},
 		{"LockExpires", testLockExpires},
@@ -368,6 +369,32 @@ func testHardTTL(t *testing.T, b isr.Backend) {
 	put(t, b, newPage(key, "v2", time.Hour))
 	if e := get(t, b, key); string(e.Page.Body) != "v2" {
 		t.Fatalf("after expiry and Put: body %q, want v2", e.Page.Body)
+	}
+}
+
+// testFail: after Fail, Get of a key with no page returns a *FailedError
+// (which is ErrNotFound too) until the backoff ends; a stored page wins
+// over it.
+func testFail(t *testing.T, b isr.Backend) {
+	ctx := t.Context()
+	if err := b.Fail(ctx, "/cold", shortTTL); err != nil {
+		t.Fatalf("Fail: %v", err)
+	}
+	_, err := b.Get(ctx, "/cold")
+	var fe *isr.FailedError
+	if !errors.As(err, &fe) || !errors.Is(err, isr.ErrNotFound) || fe.RetryAfter <= 0 || fe.RetryAfter > shortTTL {
+		t.Fatalf("Get after Fail = %v; want a FailedError with 0 < RetryAfter <= %v, also ErrNotFound", err, shortTTL)
+	}
+	eventually(t, "the failure's backoff to end", func() bool {
+		_, err := b.Get(ctx, "/cold")
+		return errors.Is(err, isr.ErrNotFound) && !errors.As(err, &fe)
+	})
+	if err := b.Fail(ctx, "/warm", time.Hour); err != nil {
+		t.Fatalf("Fail: %v", err)
+	}
+	put(t, b, newPage("/warm", "v1", time.Hour))
+	if e := get(t, b, "/warm"); string(e.Page.Body) != "v1" {
+		t.Fatalf("a stored page after Fail: %q", e.Page.Body)
 	}
 }
 
