@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -28,10 +29,11 @@ import (
 // lost update, at most 1.1 origin renders per revalidation, no failed read.
 //
 // By default it runs about 25 seconds of traffic with three replicas and
-// these faults: pub/sub connections killed, Redis paused for 1s, a replica
-// SIGKILLed and restarted. With ISR_SOAK=1 (make soak) it runs longer, with
-// four replicas, and adds a 3s Redis pause and a Redis that executes
-// commands late (paused mid-burst). ISR_HISTORY_REPORT=FILE writes the
+// these faults: pub/sub connections killed, Redis paused for 1s (commands
+// sent meanwhile are executed late), a replica SIGKILLed and restarted, a
+// replica's pub/sub link cut silently for 2s (each replica reaches Redis
+// through a proxy of its own, see linkProxy). With ISR_SOAK=1 (make soak)
+// it runs 100s with four replicas, and adds 2s and 3s Redis pauses. ISR_HISTORY_REPORT=FILE writes the
 // report as JSON.
 func TestClusterHistory(t *testing.T) {
 	cfg := historyConfig{
@@ -41,6 +43,7 @@ func TestClusterHistory(t *testing.T) {
 			{at: 4 * time.Second, fault: killPubSub},
 			{at: 9 * time.Second, fault: pauseRedis(time.Second)},
 			{at: 15 * time.Second, fault: killReplica},
+			{at: 19 * time.Second, fault: cutPubSub(2 * time.Second)},
 		},
 	}
 	if os.Getenv("ISR_SOAK") == "1" {
@@ -54,6 +57,7 @@ func TestClusterHistory(t *testing.T) {
 			{at: 62 * time.Second, fault: killPubSub},
 			{at: 70 * time.Second, fault: pauseRedis(2 * time.Second)},
 			{at: 82 * time.Second, fault: killReplica},
+			{at: 90 * time.Second, fault: cutPubSub(3 * time.Second)},
 		}
 	} else if testing.Short() {
 		t.Skip("the history checker runs for about a minute: not in -short")
@@ -81,15 +85,16 @@ type historyRun struct {
 	bin string
 	env map[string]string
 
-	mu    sync.Mutex
-	procs []*process
+	mu      sync.Mutex
+	procs   []*process
+	proxies map[string]*linkProxy // each replica's link to Redis, by name
 	pids  map[string]string // registry name suffix "/<pid>" → process name
 	h     history.History
 }
 
 func runHistory(t *testing.T, cfg historyConfig) {
 	c := newCluster(t)
-	r := &historyRun{c: c, bin: buildBinary(t), pids: map[string]string{},
+	r := &historyRun{c: c, bin: buildBinary(t), pids: map[string]string{}, proxies: map[string]*linkProxy{},
 		env: map[string]string{
 			"ISR_REVALIDATE": "3600", "ISR_L1_MAX_AGE": cfg.l1MaxAge.String(),
 			"ISR_LOG_LEVEL": "info", "ISR_RENDER_TIMEOUT": "5s",
@@ -163,7 +168,16 @@ const isrBreakerMaxRecovery = 5 * time.Second
 
 // start starts replica name (or restarts it in its slot) and records its pid.
 func (r *historyRun) start(t *testing.T, name string) *process {
-	p := r.c.startProcess(t, r.bin, name, r.env)
+	r.mu.Lock()
+	proxy := r.proxies[name]
+	if proxy == nil {
+		proxy = newLinkProxy(t, r.c.redis.Addr())
+		r.proxies[name] = proxy
+	}
+	r.mu.Unlock()
+	env := maps.Clone(r.env)
+	env["ISR_REDIS_URL"] = proxy.URL()
+	p := r.c.startProcess(t, r.bin, name, env)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pids["/"+strconv.Itoa(p.cmd.Process.Pid)] = name
@@ -327,6 +341,23 @@ func pauseRedis(d time.Duration) func(*testing.T, *historyRun) history.Fault {
 		r.c.redis.Pause()
 		time.Sleep(d)
 		r.c.redis.Resume()
+		f.End = time.Now()
+		return f
+	}
+}
+
+// cutPubSub cuts the first replica's pub/sub link to Redis silently for d
+// (see linkProxy): it hears no event, and its data connections still work.
+func cutPubSub(d time.Duration) func(*testing.T, *historyRun) history.Fault {
+	return func(t *testing.T, r *historyRun) history.Fault {
+		p := r.replica(0)
+		r.mu.Lock()
+		proxy := r.proxies[p.Name]
+		r.mu.Unlock()
+		f := history.Fault{Name: "pub/sub link of " + p.Name + " cut silently for " + d.String(), Start: time.Now()}
+		proxy.setCut(true)
+		time.Sleep(d)
+		proxy.setCut(false)
 		f.End = time.Now()
 		return f
 	}
