@@ -88,8 +88,8 @@ type historyRun struct {
 	mu      sync.Mutex
 	procs   []*process
 	proxies map[string]*linkProxy // each replica's link to Redis, by name
-	pids  map[string]string // registry name suffix "/<pid>" → process name
-	h     history.History
+	pids    map[string]string     // registry name suffix "/<pid>" → process name
+	h       history.History
 }
 
 func runHistory(t *testing.T, cfg historyConfig) {
