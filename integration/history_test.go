@@ -28,7 +28,10 @@ import (
 // (a strict bound outside fault windows, ISR_L1_MAX_AGE + 1s inside), no
 // lost update, at most 1.1 origin renders per revalidation, no failed read.
 //
-// By default it runs about 25 seconds of traffic with three replicas and
+// Writers alternate: one asks for wait=all (the replicas that confirmed get
+// no time at all: a read that starts after the answer must see the new
+// version), the other not (a read may still see the old version for the
+// strict bound, 100ms). By default it runs 30 seconds of traffic with three replicas and
 // these faults: pub/sub connections killed, Redis paused for 1s (commands
 // sent meanwhile are executed late), a replica SIGKILLed and restarted, a
 // replica's pub/sub link cut silently for 2s (each replica reaches Redis
@@ -37,13 +40,13 @@ import (
 // report as JSON.
 func TestClusterHistory(t *testing.T) {
 	cfg := historyConfig{
-		replicas: 3, paths: 20, readers: 2, writers: 2, duration: 25 * time.Second,
+		replicas: 3, paths: 20, readers: 2, writers: 2, duration: 30 * time.Second,
 		l1MaxAge: 2 * time.Second, strict: 100 * time.Millisecond,
 		faults: []nemesisStep{
-			{at: 4 * time.Second, fault: killPubSub},
-			{at: 9 * time.Second, fault: pauseRedis(time.Second)},
-			{at: 15 * time.Second, fault: killReplica},
-			{at: 19 * time.Second, fault: cutPubSub(2 * time.Second)},
+			{at: 3 * time.Second, fault: killPubSub},
+			{at: 10 * time.Second, fault: pauseRedis(time.Second)},
+			{at: 17 * time.Second, fault: killReplica},
+			{at: 23 * time.Second, fault: cutPubSub(2 * time.Second)},
 		},
 	}
 	if os.Getenv("ISR_SOAK") == "1" {
@@ -53,9 +56,10 @@ func TestClusterHistory(t *testing.T) {
 			{at: 12 * time.Second, fault: pauseRedis(time.Second)},
 			{at: 22 * time.Second, fault: pauseRedis(3 * time.Second)},
 			{at: 35 * time.Second, fault: killReplica},
-			{at: 50 * time.Second, fault: pauseRedis(3 * time.Second)},
-			{at: 62 * time.Second, fault: killPubSub},
-			{at: 70 * time.Second, fault: pauseRedis(2 * time.Second)},
+			{at: 45 * time.Second, fault: cutPubSub(3 * time.Second)},
+			{at: 55 * time.Second, fault: pauseRedis(3 * time.Second)},
+			{at: 66 * time.Second, fault: killPubSub},
+			{at: 72 * time.Second, fault: pauseRedis(2 * time.Second)},
 			{at: 82 * time.Second, fault: killReplica},
 			{at: 90 * time.Second, fault: cutPubSub(3 * time.Second)},
 		}
@@ -118,9 +122,9 @@ func runHistory(t *testing.T, cfg historyConfig) {
 		}
 	}
 	versions := &pathVersions{v: map[string]int{}, locks: map[string]*sync.Mutex{}}
-	for range cfg.writers {
+	for i := range cfg.writers {
 		wg.Add(1)
-		go func() { defer wg.Done(); r.writeLoop(ctx, paths, versions) }()
+		go func() { defer wg.Done(); r.writeLoop(ctx, paths, versions, i%2 == 0) }()
 	}
 	start := time.Now()
 	for _, step := range cfg.faults {
@@ -163,8 +167,8 @@ func runHistory(t *testing.T, cfg historyConfig) {
 
 // isrBreakerMaxRecovery extends each fault window for the replicas'
 // circuit breakers to close again after Redis came back (their first
-// cooldown is 2s, doubled by a failed probe).
-const isrBreakerMaxRecovery = 5 * time.Second
+// cooldown is 2s) and their subscriptions to come back (a probe interval).
+const isrBreakerMaxRecovery = 3 * time.Second
 
 // start starts replica name (or restarts it in its slot) and records its pid.
 func (r *historyRun) start(t *testing.T, name string) *process {
@@ -265,12 +269,12 @@ func (pv *pathVersions) lock(path string) (next int, unlock func()) {
 
 // writeLoop changes a random page at the origin and revalidates it on a
 // random replica, with a pause between writes.
-func (r *historyRun) writeLoop(ctx context.Context, paths []string, pv *pathVersions) {
+func (r *historyRun) writeLoop(ctx context.Context, paths []string, pv *pathVersions, waitAll bool) {
 	for ctx.Err() == nil {
 		path := paths[rand.IntN(len(paths))]
 		v, unlock := pv.lock(path)
 		r.c.origin.SetVersion(path, v)
-		rv := r.revalidate(ctx, rand.IntN(r.count()), path, v)
+		rv := r.revalidate(ctx, rand.IntN(r.count()), path, v, waitAll)
 		unlock()
 		if ctx.Err() == nil {
 			r.mu.Lock()
@@ -285,13 +289,17 @@ func (r *historyRun) writeLoop(ctx context.Context, paths []string, pv *pathVers
 }
 
 // revalidate revalidates path eagerly on replica i, waiting for every
-// replica's confirmation.
-func (r *historyRun) revalidate(ctx context.Context, i int, path string, version int) history.Revalidation {
+// replica's confirmation if waitAll.
+func (r *historyRun) revalidate(ctx context.Context, i int, path string, version int, waitAll bool) history.Revalidation {
 	p := r.replica(i)
 	rv := history.Revalidation{Replica: p.Name, Path: path, Version: version, Start: time.Now()}
 	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	a, err := do(rctx, r.c.client, http.MethodPost, p.URL+"/api/revalidate?mode=eager&wait=all&path="+path, "",
+	q := "/api/revalidate?mode=eager&path=" + path
+	if waitAll {
+		q += "&wait=all"
+	}
+	a, err := do(rctx, r.c.client, http.MethodPost, p.URL+q, "",
 		"Authorization", "Bearer "+testSecret)
 	rv.End = time.Now()
 	if err != nil || a.Status != http.StatusOK {

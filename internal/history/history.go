@@ -66,7 +66,8 @@ type History struct {
 // Bounds are the promises checked.
 type Bounds struct {
 	// Strict bounds how long after a revalidation's answer a replica may
-	// still serve an older version, outside fault windows.
+	// still serve an older version, outside fault windows. A replica that
+	// confirmed a wait=all revalidation before its answer gets no time.
 	Strict time.Duration
 	// Relaxed is the bound inside fault windows, and for replicas that
 	// did not confirm a wait=all revalidation: the hot cache's maximum
@@ -269,8 +270,13 @@ func checkReadYourRevalidation(r *Report, h History, b Bounds, w windows) {
 			lag := rd.Start.Sub(rv.End)
 			last[rd.Replica] = max(last[rd.Replica], lag)
 			bound := b.Strict
-			if w.inside(rd.Start) || w.inside(rv.Start) || w.inside(rv.End) || (rv.Acked != nil && !slices.Contains(rv.Acked, rd.Replica)) {
+			switch {
+			case w.inside(rd.Start) || w.inside(rv.Start) || w.inside(rv.End):
 				bound = b.Relaxed
+			case rv.Acked != nil && !slices.Contains(rv.Acked, rd.Replica):
+				bound = b.Relaxed
+			case rv.Acked != nil:
+				bound = 0 // it confirmed before the answer: nothing older after it
 			}
 			if lag > bound {
 				r.ReadYourRevalid = append(r.ReadYourRevalid, fmt.Sprintf("%s %s: v%d (%s) at %s, %v after the revalidation to v%d on %s answered (bound %v)",

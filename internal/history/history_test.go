@@ -55,6 +55,7 @@ func TestCheckFinds(t *testing.T) {
 			h.Reads = append(h.Reads, read("r1", "/q", 200, 201, 2), read("r1", "/q", 300, 301, 1))
 		}, "monotonic reads: r1 /q: v2"},
 		"read your revalidation": {func(h *History) {
+			h.Reads = append(h.Reads, read("r3", "/p", 120, 121, 1)) // within the strict bound
 			h.Reads = append(h.Reads, read("r3", "/p", 200, 201, 1))
 		}, "read your revalidation: r3 /p: v1"},
 		"relaxed in a fault window, but not past it": {func(h *History) {
@@ -62,9 +63,13 @@ func TestCheckFinds(t *testing.T) {
 			h.Reads = append(h.Reads, read("r3", "/p", 200, 201, 1), read("r4", "/p", 4000, 4001, 1))
 		}, "read your revalidation: r4 /p: v1"},
 		"unacked replica is relaxed": {func(h *History) {
-			h.Revalidations[0].Acked = []string{"r1", "r2", "r4"}
+			h.Revalidations[0].Acked = []string{"r1", "r4"}
 			h.Reads = append(h.Reads, read("r3", "/p", 200, 201, 1), read("r4", "/p", 300, 301, 1))
 		}, "read your revalidation: r4 /p: v1"},
+		"acked replica gets no time": {func(h *History) {
+			h.Revalidations[0].Acked = []string{"r1", "r3"}
+			h.Reads = append(h.Reads, read("r3", "/p", 101, 102, 1))
+		}, "read your revalidation: r3 /p: v1 (HIT) at 20:00:00.101000, 1ms"},
 		"lost update": {func(h *History) {
 			h.Final[1].Version = 1
 		}, "lost update: r2 /p serves v1"},
