@@ -162,3 +162,42 @@ func rawPost(t *testing.T, addr, path, chunked string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestRevalidateRateLimit floods a real replica's /api/revalidate from one
+// client address (127.0.0.1) with and without the token: beyond
+// ISR_REVALIDATE_RATE's burst every answer is 429 with Retry-After, and
+// another client address (127.0.0.2) is still served; the 401s of the
+// flood did not use up the overall limit of the token holders.
+func TestRevalidateRateLimit(t *testing.T) {
+	t.Parallel()
+	origin, _ := startOrigin(t)
+	r := startReplica(t, map[string]string{"ISR_ORIGIN": origin.URL, "ISR_REVALIDATE_SECRET": "tok",
+		"ISR_REVALIDATE_RATE": "5", "ISR_REVALIDATE_RATE_TOTAL": "5"})
+	post := func(local, token string) *http.Response {
+		t.Helper()
+		c := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{
+			LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}).DialContext}}
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", r.base+"/api/revalidate?path=/a&mode=stale", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	codes := map[int]int{}
+	for range 40 {
+		resp := post("127.0.0.1", "guess")
+		codes[resp.StatusCode]++
+		if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After")
+		}
+	}
+	if codes[401] < 5 || codes[429] < 30 || codes[401]+codes[429] != 40 {
+		t.Errorf("40 guesses from one address: %v, want about 5 401s (the burst) and the rest 429", codes)
+	}
+	if resp := post("127.0.0.2", "tok"); resp.StatusCode != 200 {
+		t.Errorf("the token holder at another address: got %d, want 200", resp.StatusCode)
+	}
+}
