@@ -46,7 +46,7 @@ func TestNextjsMeasure(t *testing.T) {
 // makes variants of its own; a page keeps at most isr.MaxVariants.
 func (s *nextStack) measureFanOut(t *testing.T) {
 	const pages, rounds = 100, 20
-	var ty tally
+	var ty stateTally
 	for round := range rounds {
 		for n := range pages {
 			for _, segment := range []string{"/_tree", "/__PAGE__"} {
@@ -121,13 +121,13 @@ func (s *nextStack) measureRevalidations(t *testing.T) {
 		took.Round(time.Millisecond), posts+legacy, posts, revalidations["posts"], legacy, revalidations["legacy"])
 }
 
-// tally counts X-ISR-Cache states per class of request; goroutine-safe.
-type tally struct {
+// stateTally counts X-ISR-Cache states per class of request; goroutine-safe.
+type stateTally struct {
 	mu sync.Mutex
 	n  map[string]map[string]int // class -> state -> count
 }
 
-func (ty *tally) add(class, state string) {
+func (ty *stateTally) add(class, state string) {
 	ty.mu.Lock()
 	defer ty.mu.Unlock()
 	if ty.n == nil {
@@ -143,7 +143,7 @@ func (ty *tally) add(class, state string) {
 }
 
 // report logs each class's total, its states and its HIT ratio.
-func (ty *tally) report(t *testing.T, what string) {
+func (ty *stateTally) report(t *testing.T, what string) {
 	t.Helper()
 	ty.mu.Lock()
 	defer ty.mu.Unlock()
@@ -174,7 +174,7 @@ func (ty *tally) report(t *testing.T, what string) {
 // regenerations happen too.
 func (s *nextStack) measureScripted(t *testing.T) {
 	const visitors, duration = 8, 60 * time.Second
-	var ty tally
+	var ty stateTally
 	get := func(base, path, class string, v nextVariant) {
 		a, err := do(t.Context(), s.c.client, http.MethodGet, v.URL(base, path), "", v.Header...)
 		if err != nil || a.Status != http.StatusOK {
@@ -208,6 +208,14 @@ func (s *nextStack) measureScripted(t *testing.T) {
 			get(base, "/", "RSC", from("/posts/"+id, "/__PAGE__"))
 		}
 	}
+	renders := func() int {
+		n := 0
+		for _, id := range []string{"1", "2", "3"} {
+			n += s.next.renders(t, "posts", id)
+		}
+		return n
+	}
+	before := renders()
 	deadline := time.Now().Add(duration)
 	var wg sync.WaitGroup
 	for i := range visitors {
@@ -227,7 +235,8 @@ func (s *nextStack) measureScripted(t *testing.T) {
 		edits++
 	}
 	wg.Wait()
-	t.Logf("scripted navigation: %d visitors for %v, %d edits and revalidations", visitors, duration, edits)
+	t.Logf("scripted navigation: %d visitors for %v, %d edits and revalidations; %d Next renders of /posts/1..3 (at most %d time-based periods of 10s plus %d revalidations)",
+		visitors, duration, edits, renders()-before, 3*int(duration/nextRevalidate), edits)
 	ty.report(t, "scripted navigation")
 }
 
@@ -258,7 +267,7 @@ func (s *nextStack) measureBrowser(t *testing.T) {
 			s.c.revalidateOK(t, s.reps[(i+1)%3].URL, "", `{"paths":["/posts/`+post+`"]}`)
 		}
 	}
-	var ty tally
+	var ty stateTally
 	resp, _ := log.since(0)
 	for _, r := range resp {
 		switch {
