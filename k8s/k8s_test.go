@@ -34,7 +34,7 @@ import (
 const app = "isrcache"
 
 // productionSecret stands in for the Secret that production creates in the
-// cluster (README, "Kubernetes": kubectl create secret generic isrcache with
+// cluster (docs/kubernetes.md: kubectl create secret generic isrcache with
 // these two keys); overlays that ship a Secret use their own.
 var productionSecret = map[string]string{
 	"ISR_REDIS_URL":    "rediss://default:password@redis.example.com:6379/0",
@@ -322,18 +322,18 @@ func checkProbes(t *testing.T, c corev1.Container, cfg config.Config) {
 	}
 }
 
-// TestProductionSecretDocumented checks that the README's command that
+// TestProductionSecretDocumented checks that the command of docs/kubernetes.md that
 // creates the production Secret sets the keys productionSecret stands in
 // for.
 func TestProductionSecretDocumented(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/kubernetes.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for key := range productionSecret {
 		if !strings.Contains(string(readme), "--from-file="+key+"=") {
-			t.Errorf("README.md: no kubectl create secret ... --from-file=%s=", key)
+			t.Errorf("docs/kubernetes.md: no kubectl create secret ... --from-file=%s=", key)
 		}
 	}
 }

@@ -18,9 +18,9 @@ const (
 // TestNextjsPreviewID checks where a Next.js origin's preview id goes, in
 // every overlay: ISR_NEXTJS_PREVIEW_ID comes from the key preview-id of the
 // Secret nextjs-preview-id, which no overlay ships (the Next app's deploy
-// creates it, README "Kubernetes") and which is optional: without it the
+// creates it, docs/kubernetes.md) and which is optional: without it the
 // variable is unset and isrcache starts without an id; with it, isrcache
-// reads the id. The README shows how to create it.
+// reads the id. docs/kubernetes.md shows how to create it.
 func TestNextjsPreviewID(t *testing.T) {
 	t.Parallel()
 	for _, dir := range overlays(t) {
@@ -71,13 +71,13 @@ func TestNextjsPreviewID(t *testing.T) {
 			}
 		})
 	}
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/kubernetes.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"create secret generic " + nextjsSecret, "--from-file=" + nextjsKey + "="} {
 		if !strings.Contains(string(readme), want) {
-			t.Errorf("README.md does not show %q", want)
+			t.Errorf("docs/kubernetes.md does not show %q", want)
 		}
 	}
 }

@@ -279,18 +279,18 @@ func TestMetricNames(t *testing.T) {
 	}
 }
 
-// TestReadmeAlerts checks that the alerting rules the README suggests
+// TestReadmeAlerts checks that the alerting rules docs/metrics.md suggests
 // parse, and query only metrics the package registers.
 func TestReadmeAlerts(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../docs/metrics.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, after, ok := strings.Cut(string(b), "#### Suggested alerts")
+	_, after, ok := strings.Cut(string(b), "## Suggested alerts")
 	_, block, ok2 := strings.Cut(after, "```yaml\n")
 	block, _, ok3 := strings.Cut(block, "```")
 	if !ok || !ok2 || !ok3 {
-		t.Fatal("README: no yaml block under #### Suggested alerts")
+		t.Fatal("docs/metrics.md: no yaml block under ## Suggested alerts")
 	}
 	var rules struct {
 		Groups []struct {
@@ -298,7 +298,7 @@ func TestReadmeAlerts(t *testing.T) {
 		}
 	}
 	if err := yaml.Unmarshal([]byte(block), &rules); err != nil {
-		t.Fatalf("README alerts: %v", err)
+		t.Fatalf("docs/metrics.md alerts: %v", err)
 	}
 	names := registered(t, exerciseAll(t))
 	n := 0
@@ -317,6 +317,6 @@ func TestReadmeAlerts(t *testing.T) {
 		}
 	}
 	if n < 6 {
-		t.Errorf("%d alerts in the README, want at least 6", n)
+		t.Errorf("%d alerts in docs/metrics.md, want at least 6", n)
 	}
 }
