@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/isrcache/isrcache/pkg/isr/isrredis"
 )
@@ -60,7 +61,16 @@ func testPausedLateWrite(t *testing.T, bin string) {
 		return nil
 	})
 	a.signal(t, syscall.SIGSTOP)
-	eventually(t, "A's lock expired", locks.expiredAt(0))
+	var onB tally // B's visitors while A is paused
+	eventually(t, "A's lock expired", func() error {
+		start := time.Now()
+		ans, err := do(t.Context(), c.client, "GET", b.URL+path, "")
+		onB.add(ans, err, time.Since(start))
+		return locks.expiredAt(0)()
+	})
+	if len(onB.errors) > 0 {
+		t.Errorf("B's visitors while A was paused: %v", onB.errors)
+	}
 
 	c.origin.SetVersion(path, 3)
 	eventually(t, "B regenerates the page", serves(t.Context(), c.client, b.URL+path, version(path, 3), "HIT"))
@@ -95,8 +105,8 @@ func testPausedLateWrite(t *testing.T, bin string) {
 			t.Errorf("GET %s = %v, want v3", r+path, ans)
 		}
 	}
-	t.Logf("A's write (token %d) reached Redis after B's (generation %d) and was refused; lock events %v",
-		token, stored.Page.Gen, locks.snapshot())
+	t.Logf("A's write (token %d) reached Redis after B's (generation %d) and was refused; lock events %v; B while A was paused: %v",
+		token, stored.Page.Gen, locks.snapshot(), &onB)
 }
 
 // expiredAt is a cond for eventually: the lock event at index i is

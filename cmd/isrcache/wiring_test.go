@@ -82,9 +82,11 @@ func TestLogNeverShowsSecrets(t *testing.T) {
 	if n := strings.Count(logs, "REDACTED"); n < 3*len(secrets) {
 		t.Errorf("REDACTED %d times, want the scrubber to have met every secret at least 3 times:\n%s", n, logs)
 	}
-	if lines := strings.Count(logs, "\n"); lines < 40 {
+	lines := strings.Count(logs, "\n")
+	if lines < 40 {
 		t.Errorf("only %d log lines: the requests were not logged at debug level", lines)
 	}
+	t.Logf("%d secrets, %d log lines at debug level, %d secrets removed", len(secrets), lines, strings.Count(logs, "REDACTED"))
 }
 
 // leak sends r every secret hidden in malformed and well-formed queries,
