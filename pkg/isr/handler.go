@@ -132,11 +132,7 @@ func (h *Handler) lookup(ctx context.Context, key string) (*Entry, error) {
 // a write, as in a failover). Serving it stale starts the regeneration
 // that repairs the store.
 func (h *Handler) kept(key string, e *Entry, now time.Time) (*Entry, bool) {
-	gen := int64(0)
-	if e != nil {
-		gen = e.Page.Gen
-	}
-	if l, ok := h.local.newer(key, gen, now); ok {
+	if l, ok := h.local.newer(key, e, now); ok {
 		return l, true
 	}
 	if e == nil {

@@ -18,11 +18,14 @@ const maxLocalBytes = 16 << 20
 //   - the other visitors get such a page too, from its one render: no
 //     render storm while the store is unreachable;
 //   - once the store answers again, its copy is not served instead while
-//     it may be older: a store page is known to be newer only if its
-//     generation is at least the fencing token the kept page was rendered
-//     with (so it was rendered later, or is the kept page itself, written
-//     late), or if this replica stored a render of the key that began after
-//     the kept one;
+//     it is older. A store page is newer if its generation is at least the
+//     fencing token the kept page was rendered with (it was rendered later,
+//     or is the kept page itself, written late); for a page rendered
+//     without a token, if the store wrote it after the kept page's render
+//     ended (the store's Age, taken back from the reader's clock: no clock
+//     skew enters); and if this replica stored a render of the key that
+//     began after the kept one. A write event of the key makes a kept page
+//     without a token be checked against the store at its next visit;
 //   - a kept page is served as STALE once older than the hot cache's
 //     maximum age, which starts a regeneration: that writes the page back
 //     through the fenced write with its token, when it had one, or renders
@@ -38,9 +41,10 @@ type locals struct {
 }
 
 type localPage struct {
-	e   Entry     // Page.Gen is the fencing token it was rendered with, or 0
-	seq uint64    // tick taken when its render began
-	at  time.Time // local time of the render
+	e      Entry     // Page.Gen is the fencing token it was rendered with, or 0
+	seq    uint64    // tick taken when its render began
+	at     time.Time // local time of the render
+	verify bool      // a write was announced: ask the store before serving it
 }
 
 // tick returns a number larger than every earlier one: take one before a
@@ -53,13 +57,19 @@ func (l *locals) tick() uint64 {
 }
 
 // hear applies an event of the store about key: a write of generation gen
-// at least the kept page's token, or a deletion, drops the kept page.
+// at least the kept page's token, or a deletion, drops the kept page; a
+// write of a page rendered without a token makes it checked against the
+// store at its next visit.
 func (l *locals) hear(key string, gen int64, kind EventKind) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p := l.pages[key]
-	if p != nil && (kind == EventDeleted || (kind == EventWritten && p.e.Page.Gen > 0 && gen >= p.e.Page.Gen)) {
+	switch {
+	case p == nil:
+	case kind == EventDeleted || (kind == EventWritten && p.e.Page.Gen > 0 && gen >= p.e.Page.Gen):
 		l.dropLocked(key)
+	case kind == EventWritten:
+		p.verify = true
 	}
 }
 
@@ -103,7 +113,7 @@ func (l *locals) get(key string, now time.Time, maxAge time.Duration, fresh bool
 	}
 	elapsed := now.Sub(p.at)
 	old := elapsed > maxAge || elapsed < 0
-	if fresh && old {
+	if fresh && (old || p.verify) {
 		return nil, false
 	}
 	e := p.e
@@ -117,24 +127,27 @@ func (l *locals) get(key string, now time.Time, maxAge time.Duration, fresh bool
 	return &e, true
 }
 
-// newer returns key's kept page, as stale, unless the store's copy, of
-// generation gen (0: none), is known to be newer: then it drops it.
-func (l *locals) newer(key string, gen int64, now time.Time) (*Entry, bool) {
+// newer returns key's kept page, as stale, unless the store's copy e (nil:
+// none), read at now, is known to be newer: then it drops it.
+func (l *locals) newer(key string, e *Entry, now time.Time) (*Entry, bool) {
 	l.mu.Lock()
 	p := l.pages[key]
-	if p != nil && p.e.Page.Gen > 0 && gen >= p.e.Page.Gen {
-		l.dropLocked(key)
-		p = nil
+	if p != nil && e != nil {
+		tok := p.e.Page.Gen
+		if (tok > 0 && e.Page.Gen >= tok) || (tok == 0 && now.Add(-e.Age).After(p.at)) {
+			l.dropLocked(key)
+			p = nil
+		}
 	}
 	l.mu.Unlock()
 	if p == nil {
 		return nil, false
 	}
-	e, ok := l.get(key, now, 0, false)
+	kept, ok := l.get(key, now, 0, false)
 	if ok {
-		e.Fresh = 0
+		kept.Fresh = 0
 	}
-	return e, ok
+	return kept, ok
 }
 
 // drop forgets key's kept page.

@@ -65,11 +65,12 @@ func (f *flakyStore) Fail(ctx context.Context, key string, d time.Duration) erro
 func TestMonotonicReadsWhileStoreDown(t *testing.T) {
 	t.Parallel()
 	clock := isrtest.NewClock(time.Now())
-	b := &flakyStore{Backend: isrmem.New(nil)}
+	b := &flakyStore{Backend: isrmem.New(&isrmem.Options{Now: clock.Now})}
 	r := newRig(t, isr.Options{Backend: b, Now: clock.Now, Revalidate: time.Hour, Go: func(f func()) { f() }})
 	if a := r.get(t, "/p"); a.body != "/p v1 render #1" {
 		t.Fatalf("first visit: %q", a.body)
 	}
+	clock.Advance(time.Second)
 	r.origin.SetVersion("/p", 2)
 	b.down.Store(true)
 	// Redis runs a revalidation it had queued: every replica drops its copy.
@@ -105,7 +106,7 @@ func TestMonotonicReadsWhileStoreDown(t *testing.T) {
 func TestUnstoredRenderWrittenBack(t *testing.T) {
 	t.Parallel()
 	clock := isrtest.NewClock(time.Now())
-	b := &flakyStore{Backend: isrmem.New(nil)}
+	b := &flakyStore{Backend: isrmem.New(&isrmem.Options{Now: clock.Now})}
 	r := newRig(t, isr.Options{Backend: b, Now: clock.Now, Revalidate: time.Hour, Go: func(f func()) { f() }})
 	b.putsDown.Store(true)
 	if a := r.get(t, "/p"); a.body != "/p v1 render #1" {
@@ -124,4 +125,31 @@ func TestUnstoredRenderWrittenBack(t *testing.T) {
 	if n := r.origin.Renders("/p"); n != 1 {
 		t.Fatalf("%d renders, want 1: the kept render is written back, not rendered again", n)
 	}
+}
+
+// TestKeptRenderYieldsToANewerWrite: a render kept while the store was
+// down (no token) gives way to a page another replica writes after it:
+// the write's event makes the replica ask the store at the next visit,
+// and the store's page, written later, is served.
+func TestKeptRenderYieldsToANewerWrite(t *testing.T) {
+	t.Parallel()
+	clock := isrtest.NewClock(time.Now())
+	b := &flakyStore{Backend: isrmem.New(&isrmem.Options{Now: clock.Now})}
+	r := newRig(t, isr.Options{Backend: b, Now: clock.Now, Revalidate: time.Hour, Go: func(f func()) { f() }})
+	b.down.Store(true)
+	if a := r.get(t, "/p"); a.body != "/p v1 render #1" {
+		t.Fatalf("first visit, store down: %q", a.body)
+	}
+	b.down.Store(false)
+	clock.Advance(100 * time.Millisecond)
+	// Another replica writes v2.
+	ctx := context.Background()
+	tok, err := b.Backend.Token(ctx, "/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Backend.Put(ctx, "/p", tok, &isr.Page{Key: "/p", Status: 200, Body: []byte("/p v2 elsewhere"), Revalidate: time.Hour}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the replica to serve the newer write", func() bool { return r.get(t, "/p").body == "/p v2 elsewhere" })
 }

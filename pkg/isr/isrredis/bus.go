@@ -194,6 +194,8 @@ func (l *listener) probe(ctx context.Context) bool {
 // heartbeat keeps this replica in the live set; a failure is retried at
 // the next probe.
 func (l *listener) heartbeat(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, l.b.probeInterval)
+	defer cancel()
 	_ = l.b.heartbeat(ctx, l.b.name)
 }
 

@@ -29,6 +29,12 @@ import (
 // "0 a <nonce> <its name>", which the confirming backend's own listener
 // hands to the waiting Confirm call. A listener that reconnected in
 // between sent a Reset first (every copy dropped), which confirms as well.
+//
+// The order holds for the messages of one Redis server. On Redis Cluster,
+// PUBLISH is relayed between nodes and messages published on different
+// nodes may reach a subscriber in either order: a barrier published on one
+// node can overtake an event published by another node's script, so a
+// confirmation there is a strong hint, not a proof.
 
 //go:embed lua/heartbeat.lua
 var heartbeatLua string
