@@ -1,8 +1,10 @@
 package server
 
 import (
+	"encoding/json"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,6 +60,8 @@ func FuzzParseRevalidate(f *testing.F) {
 	f.Add("path=", []byte(`{"mode":"eager","paths":[""]}`))
 	f.Add("tag=%00", []byte(`{"tags":["\u0000"]}`))
 	f.Add("", []byte(`{"paths":[`+strings.Repeat(`"/a",`, 1001)+`"/a"]}`))
+	f.Add("path=/a&wait=all", []byte(`{"wait":"all"}`))
+	f.Add("path=/a&wait=some", []byte(`{"wait":"all","paths":["/b"]}`))
 	f.Fuzz(func(t *testing.T, rawQuery string, body []byte) {
 		q, err := url.ParseQuery(rawQuery)
 		if err != nil {
@@ -73,6 +77,12 @@ func FuzzParseRevalidate(f *testing.F) {
 		}
 		if rv.Mode != isr.ModeEager && rv.Mode != isr.ModeStale && rv.Mode != isr.ModeDelete {
 			t.Fatalf("accepted mode %d", rv.Mode)
+		}
+		all, err := parseWait(q, body)
+		var b struct{ Wait string }
+		_ = json.Unmarshal(body, &b)
+		if err == nil && all != (slices.Contains(q["wait"], "all") || b.Wait == "all") {
+			t.Fatalf("wait=all %v for query %q and body %q", all, rawQuery, body)
 		}
 	})
 }
