@@ -30,7 +30,7 @@ const nextjsSource = "../examples/nextjs"
 const (
 	npmStamp   = "node_modules/.isrcache-lock-sha256"
 	buildStamp = ".next/.isrcache-source-sha256"
-	buildLock  = ".isrcache-build.lock" // flock'd while installing or building
+	buildLock  = ".isrcache-build.lock" // see lockBuild
 )
 
 // nextTimeout bounds npm ci and next build; they normally take seconds.
@@ -65,15 +65,7 @@ func buildNextApp(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lock, err := os.OpenFile(filepath.Join(src, buildLock), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatalf("flock %s: %v", lock.Name(), err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer lockBuild(t, src, syscall.LOCK_EX)()
 
 	lockHash := hashFiles(t, src, []string{"package-lock.json"})
 	if readStamp(src, npmStamp) != lockHash {
@@ -93,6 +85,23 @@ func buildNextApp(t *testing.T) string {
 		writeStamp(t, src, buildStamp, sourceHash)
 	}
 	return src
+}
+
+// lockBuild flocks the build lock of the app at src with how (LOCK_EX to
+// install or build, LOCK_SH to copy the build) and returns its release, so
+// that test binaries running at once never copy a build another one is
+// replacing.
+func lockBuild(t *testing.T, src string, how int) (release func()) {
+	t.Helper()
+	lock, err := os.OpenFile(filepath.Join(src, buildLock), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), how); err != nil {
+		lock.Close()
+		t.Fatalf("flock %s: %v", lock.Name(), err)
+	}
+	return func() { lock.Close() } // closing releases the lock
 }
 
 // sourceFiles lists the app's files that the build depends on, relative to
@@ -190,7 +199,10 @@ func startNext(t *testing.T, src string) *nextApp {
 		renderLog:     filepath.Join(tmp, "renders.log"),
 		PreviewIDFile: filepath.Join(tmp, "preview-id"),
 	}
-	if err := os.CopyFS(filepath.Join(app.Dir, ".next"), os.DirFS(filepath.Join(src, ".next"))); err != nil {
+	release := lockBuild(t, src, syscall.LOCK_SH)
+	err := os.CopyFS(filepath.Join(app.Dir, ".next"), os.DirFS(filepath.Join(src, ".next")))
+	release()
+	if err != nil {
 		t.Fatalf("copying the build: %v", err)
 	}
 	for _, runtime := range []string{"cache", "server/route-cache"} { // Next's ISR cache of earlier runs
