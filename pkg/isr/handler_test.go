@@ -18,9 +18,12 @@ import (
 	"github.com/isrcache/isrcache/pkg/isr/isrtest"
 )
 
-// rig is one replica in front of a scriptable origin, over real HTTP.
+// rig is one replica in front of a scriptable origin, over real HTTP. Its
+// clock (the engine's and, unless the test brings a backend, the store's)
+// moves only when the test advances it.
 type rig struct {
 	origin *isrtest.Origin
+	clock  *isrtest.Clock
 	h      *isr.Handler
 	front  *httptest.Server
 }
@@ -40,8 +43,12 @@ func newRigFor(t *testing.T, o http.Handler, opts isr.Options) *rig {
 	osrv := httptest.NewServer(o)
 	t.Cleanup(osrv.Close)
 	u, _ := url.Parse(osrv.URL)
+	clock := isrtest.NewClock(time.Now())
+	if opts.Now == nil {
+		opts.Now = clock.Now
+	}
 	if opts.Backend == nil {
-		opts.Backend = isrmem.New(nil)
+		opts.Backend = isrmem.New(&isrmem.Options{Now: clock.Now})
 	}
 	opts.Origin = &isr.HTTPOrigin{URL: u}
 	opts.Next = &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u) }}
@@ -61,7 +68,7 @@ func newRigFor(t *testing.T, o http.Handler, opts isr.Options) *rig {
 	})
 	front := httptest.NewServer(h)
 	t.Cleanup(front.Close)
-	return &rig{h: h, front: front}
+	return &rig{clock: clock, h: h, front: front}
 }
 
 // noRedirects shows redirects to the test instead of following them.
@@ -149,7 +156,7 @@ func TestStaleServedAtOnceAndRegeneratedOnce(t *testing.T) {
 	first := r.get(t, "/p")
 	r.origin.SetVersion("/p", 2)
 	r.origin.SetDelay("/p", time.Hour) // the regeneration blocks till cleanup
-	time.Sleep(250 * time.Millisecond)
+	r.clock.Advance(250 * time.Millisecond)
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(1)
@@ -169,3 +176,7 @@ func TestStaleServedAtOnceAndRegeneratedOnce(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// inline is an Options.Go that runs a regeneration in the visit that
+// started it, so that the visit's answer arrives once the regeneration ran.
+func inline(f func()) { f() }

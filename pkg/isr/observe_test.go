@@ -37,15 +37,19 @@ func (o *recordingObserver) last() isr.RegenOutcome {
 func TestObserverSeesRegenerations(t *testing.T) {
 	t.Parallel()
 	obs := &recordingObserver{}
-	r := newRig(t, isr.Options{Revalidate: 100 * time.Millisecond, L1MaxAge: 10 * time.Millisecond, Observer: obs})
+	r := newRig(t, isr.Options{Revalidate: 100 * time.Millisecond, L1MaxAge: 10 * time.Millisecond, Observer: obs, Go: inline})
 	r.get(t, "/p")
-	time.Sleep(150 * time.Millisecond)
+	r.clock.Advance(150 * time.Millisecond)
 	r.get(t, "/p")
-	eventually(t, "a written regeneration", func() bool { return obs.last() == isr.RegenWritten })
+	if got := obs.last(); got != isr.RegenWritten {
+		t.Fatalf("after a stale visit the observer saw %q, want %q", got, isr.RegenWritten)
+	}
 	r.origin.SetFailure("/p", isrtest.FailError)
-	time.Sleep(150 * time.Millisecond)
+	r.clock.Advance(150 * time.Millisecond)
 	r.get(t, "/p")
-	eventually(t, "a failed regeneration", func() bool { return obs.last() == isr.RegenFailed })
+	if got := obs.last(); got != isr.RegenFailed {
+		t.Fatalf("after a stale visit to a failing origin the observer saw %q, want %q", got, isr.RegenFailed)
+	}
 	if s := r.h.Stats(); s.L1Flushes[isr.FlushReset] < 1 {
 		t.Errorf("Stats = %+v: the first subscription's reset was not counted", s)
 	}

@@ -14,35 +14,32 @@ import (
 
 func TestRegenerationSwapsInNewPage(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, isr.Options{Revalidate: 200 * time.Millisecond, L1MaxAge: 20 * time.Millisecond})
+	r := newRig(t, isr.Options{Revalidate: 200 * time.Millisecond, L1MaxAge: 20 * time.Millisecond, Go: inline})
 	r.get(t, "/p")
 	r.origin.SetVersion("/p", 2)
-	time.Sleep(250 * time.Millisecond)
+	r.clock.Advance(250 * time.Millisecond)
 	wantState(t, r.get(t, "/p"), "STALE")
-	eventually(t, "the new page", func() bool {
-		a := r.get(t, "/p")
-		return a.header.Get("X-ISR-Cache") == "HIT" && a.body == "/p v2 render #2"
-	})
+	if a := r.get(t, "/p"); a.header.Get("X-ISR-Cache") != "HIT" || a.body != "/p v2 render #2" {
+		t.Fatalf("after the regeneration: %s %q, want HIT of the new page", a.header.Get("X-ISR-Cache"), a.body)
+	}
 }
 
 func TestFailedRegenerationKeepsPage(t *testing.T) {
 	t.Parallel()
 	for _, f := range []isrtest.Failure{isrtest.FailError, isrtest.FailTruncate} {
 		r := newRig(t, isr.Options{Revalidate: 100 * time.Millisecond, L1MaxAge: 20 * time.Millisecond,
-			FailureBackoff: time.Hour})
+			FailureBackoff: time.Hour, Go: inline})
 		good := r.get(t, "/p")
 		r.origin.SetFailure("/p", f)
-		time.Sleep(150 * time.Millisecond)
+		r.clock.Advance(150 * time.Millisecond)
 		for i := 0; i < 20; i++ {
 			a := r.get(t, "/p")
 			wantState(t, a, "STALE")
 			if a.status != 200 || a.body != good.body {
 				t.Fatalf("failure %d: answer %d %q, want the old page", f, a.status, a.body)
 			}
+			r.clock.Advance(time.Minute) // within the backoff
 		}
-		eventually(t, "the failed regeneration", func() bool { return r.origin.Renders("/p") == 2 })
-		time.Sleep(50 * time.Millisecond)
-		r.get(t, "/p")
 		if got := r.origin.Renders("/p"); got != 2 {
 			t.Fatalf("failure %d: %d renders; the key should back off after one failure", f, got)
 		}
