@@ -34,9 +34,10 @@ const redisPingTimeout = 5 * time.Second
 func newLogger(w, errw io.Writer, level zapcore.Level, scrub *redact.Scrubber) *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.RFC3339NanoTimeEncoder
-	out := zapcore.Lock(scrub.WriteSyncer(zapcore.AddSync(w)))
+	// Scrubbing runs outside the lock: only the write itself is serialised.
+	out := scrub.WriteSyncer(zapcore.Lock(zapcore.AddSync(w)))
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), out, level)
-	log := zap.New(core, zap.ErrorOutput(zapcore.Lock(scrub.WriteSyncer(zapcore.AddSync(errw)))))
+	log := zap.New(core, zap.ErrorOutput(scrub.WriteSyncer(zapcore.Lock(zapcore.AddSync(errw)))))
 	if host, err := os.Hostname(); err == nil {
 		log = log.With(zap.String("replica", host))
 	}

@@ -52,6 +52,12 @@ type matcher struct {
 	known   map[string]bool
 	secrets [][]byte // matched byte by byte, each byte raw or escaped
 	encoded [][]byte // whole encodings of a secret, matched literally
+
+	// By the byte a match starts with: the secrets starting with it raw,
+	// and the encodings starting with it. A position starting with an
+	// escape's first byte ('%', '\\', '+') may start any secret.
+	rawBy [256][][]byte
+	encBy [256][][]byte
 }
 
 // New returns a Scrubber of secrets. Empty secrets are ignored.
@@ -119,9 +125,16 @@ func compile(secrets []string) *matcher {
 		}
 		lower := hex.EncodeToString(b)
 		m.encoded = append(m.encoded, []byte(lower), bytes.ToUpper([]byte(lower)))
+		m.rawBy[b[0]] = append(m.rawBy[b[0]], b)
+	}
+	for _, enc := range m.encoded {
+		m.encBy[enc[0]] = append(m.encBy[enc[0]], enc)
 	}
 	return m
 }
+
+// isEscape reports whether c starts an escape that width understands.
+func isEscape(c byte) bool { return c == '%' || c == '\\' || c == '+' }
 
 // Scrub returns p with every secret replaced by Mask. It returns p itself
 // when there is nothing to replace.
@@ -136,6 +149,11 @@ func (s *Scrubber) Scrub(p []byte) []byte {
 	var out []byte // nil until the first match
 	last := 0      // p[:last] is in out already
 	for i := 0; i < len(p); {
+		c := p[i]
+		if m.rawBy[c] == nil && m.encBy[c] == nil && !isEscape(c) {
+			i++
+			continue
+		}
 		end := m.matchAt(p, i)
 		if end < 0 {
 			i++
@@ -156,13 +174,17 @@ func (s *Scrubber) Scrub(p []byte) []byte {
 // matchAt returns the end of the longest secret found at p[i:], or -1.
 func (m *matcher) matchAt(p []byte, i int) int {
 	best := -1
-	for _, sec := range m.secrets {
+	secrets := m.rawBy[p[i]]
+	if isEscape(p[i]) {
+		secrets = m.secrets
+	}
+	for _, sec := range secrets {
 		if end, n := prefixAt(p, i, sec); n == len(sec) || n >= MinPartial {
 			best = max(best, end)
 		}
 	}
-	for _, enc := range m.encoded {
-		if bytes.HasPrefix(p[i:], enc) {
+	for _, enc := range m.encBy[p[i]] {
+		if len(p)-i >= len(enc) && p[i+1] == enc[1] && bytes.Equal(p[i:i+len(enc)], enc) {
 			best = max(best, i+len(enc))
 		}
 	}
