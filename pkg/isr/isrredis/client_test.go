@@ -72,3 +72,28 @@ func TestClientOptionsConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzRedactURL checks that RedactURL never lets a password through: the
+// user information's, or a password= or sentinel_password= parameter's,
+// raw or decoded. Seeds are in testdata/fuzz.
+func FuzzRedactURL(f *testing.F) {
+	f.Add("h:6379/0", "s3cret")
+	f.Add("s1:26379/0", "pa55word")
+	f.Add("[::1]:6379", "hunter2")
+	f.Fuzz(func(t *testing.T, prefix, secret string) {
+		// prefix is the URL's host and path; the secret may not be in it.
+		if len(secret) < 4 || strings.ContainsAny(secret, "&#?/@:=%+ ") ||
+			strings.Contains(prefix, secret) || strings.ContainsAny(prefix, "@?#") {
+			return
+		}
+		for _, u := range []string{
+			"redis://u:" + secret + "@" + prefix,
+			"redis://" + prefix + "?password=" + secret,
+			"redis://" + prefix + "?a=b&sentinel_password=" + secret + "&c=d",
+		} {
+			if got := isrredis.RedactURL(u); strings.Contains(got, secret) {
+				t.Fatalf("RedactURL(%q) = %q, shows the password", u, got)
+			}
+		}
+	})
+}

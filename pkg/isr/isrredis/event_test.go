@@ -47,6 +47,7 @@ func TestParseMessage(t *testing.T) {
 // accepted message survives a round trip. Seeds are in testdata/fuzz.
 func FuzzParseEvent(f *testing.F) {
 	f.Add("1 w 2 /p")
+	f.Add("255:7 s 3 /a b")
 	f.Fuzz(func(t *testing.T, s string) {
 		m, err := parseMessage(s)
 		if err != nil {
