@@ -29,5 +29,6 @@ func watchMetrics(m *metrics.Metrics, h *isr.Handler, backend isr.Backend) error
 
 // pubsubStats converts the Redis listener's counters for the metrics.
 func pubsubStats(s isrredis.Stats) metrics.PubSubStats {
-	return metrics.PubSubStats{Messages: s.Messages, Malformed: s.Malformed, Resets: s.Resets, ProbeFailures: s.ProbeFailures}
+	return metrics.PubSubStats{Messages: s.Messages, Malformed: s.Malformed, Resets: s.Resets, ProbeFailures: s.ProbeFailures,
+		Unreplicated: s.Unreplicated}
 }

@@ -26,6 +26,8 @@ var (
 		"Times the invalidation subscription was (re)established, each flushing the hot cache.", nil, nil)
 	pubsubProbeFailuresDesc = prometheus.NewDesc("isr_pubsub_probe_failures_total",
 		"Times the delivery probe found the subscription silent and subscribed again.", nil, nil)
+	unreplicatedDesc = prometheus.NewDesc("isr_invalidations_unreplicated_total",
+		"Invalidations (Redis Cluster or Sentinel) that no replica of their Redis primary acknowledged within 100ms: each is lost if that primary fails before its replica catches up.", nil, nil)
 )
 
 // WatchCache registers a collector that reads the hot cache's counters
@@ -39,6 +41,8 @@ func (m *Metrics) WatchCache(stats func() isr.Stats) error {
 // of an isrredis.Backend's Stats.
 type PubSubStats struct {
 	Messages, Malformed, Resets, ProbeFailures uint64
+	// Unreplicated counts the invalidations no replica acknowledged.
+	Unreplicated uint64
 }
 
 // WatchPubSub registers a collector that reads the store's pub/sub
@@ -81,6 +85,7 @@ func (c pubsubCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- pubsubMalformedDesc
 	ch <- pubsubResetsDesc
 	ch <- pubsubProbeFailuresDesc
+	ch <- unreplicatedDesc
 }
 
 func (c pubsubCollector) Collect(ch chan<- prometheus.Metric) {
@@ -89,4 +94,5 @@ func (c pubsubCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(pubsubMalformedDesc, prometheus.CounterValue, float64(s.Malformed))
 	ch <- prometheus.MustNewConstMetric(pubsubResetsDesc, prometheus.CounterValue, float64(s.Resets))
 	ch <- prometheus.MustNewConstMetric(pubsubProbeFailuresDesc, prometheus.CounterValue, float64(s.ProbeFailures))
+	ch <- prometheus.MustNewConstMetric(unreplicatedDesc, prometheus.CounterValue, float64(s.Unreplicated))
 }

@@ -92,6 +92,7 @@ func TestWatchPubSub(t *testing.T) {
 	for name, want := range map[string]uint64{
 		"isr_pubsub_messages_total": s.Messages, "isr_pubsub_malformed_total": s.Malformed,
 		"isr_pubsub_resets_total": s.Resets, "isr_pubsub_probe_failures_total": s.ProbeFailures,
+		"isr_invalidations_unreplicated_total": s.Unreplicated,
 	} {
 		got := gathered(t, reg, name)
 		if got != float64(want) {
