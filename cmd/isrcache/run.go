@@ -117,8 +117,9 @@ func serve(ctx context.Context, cfg config.Config, nextID func() string, log *za
 		return &exitError{1, err}
 	}
 	srv := server.New(server.Options{Handler: h, Secret: cfg.RevalidateSecret, PreviousSecret: cfg.RevalidateSecretPrevious,
-		RateLimit: server.RateLimit{PerClient: cfg.RevalidateRate, Total: cfg.RevalidateRateTotal},
-		Logger:    log, Metrics: mainMetrics(cfg, m.Handler()), Observer: m, WaitTimeout: cfg.RevalidateWaitTimeout})
+		RateLimit: server.RateLimit{PerClient: cfg.RevalidateRate, Total: cfg.RevalidateRateTotal,
+			TrustedProxies: cfg.TrustedProxies},
+		Logger: log, Metrics: mainMetrics(cfg, m.Handler()), Observer: m, WaitTimeout: cfg.RevalidateWaitTimeout})
 	hs := newHTTPServer(cfg, srv, log)
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -169,18 +169,23 @@ func rawPost(t *testing.T, addr, path, chunked string) int {
 // client address (127.0.0.1) with and without the token: beyond
 // ISR_REVALIDATE_RATE's burst every answer is 429 with Retry-After, and
 // another client address (127.0.0.2) is still served; the 401s of the
-// flood did not use up the overall limit of the token holders.
+// flood did not use up the overall limit of the token holders. Then a
+// replica that trusts 127.0.0.0/8 as its load balancers counts clients by
+// X-Forwarded-For.
 func TestRevalidateRateLimit(t *testing.T) {
 	t.Parallel()
 	origin, _ := startOrigin(t)
 	r := startReplica(t, map[string]string{"ISR_ORIGIN": origin.URL, "ISR_REVALIDATE_SECRET": "tok",
 		"ISR_REVALIDATE_RATE": "5", "ISR_REVALIDATE_RATE_TOTAL": "5"})
-	post := func(local, token string) *http.Response {
+	post := func(local, token string, hdr ...string) *http.Response {
 		t.Helper()
 		c := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{
 			LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}).DialContext}}
 		req, _ := http.NewRequestWithContext(t.Context(), "POST", r.base+"/api/revalidate?path=/a&mode=stale", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -201,5 +206,37 @@ func TestRevalidateRateLimit(t *testing.T) {
 	}
 	if resp := post("127.0.0.2", "tok"); resp.StatusCode != 200 {
 		t.Errorf("the token holder at another address: got %d, want 200", resp.StatusCode)
+	}
+	// 127.0.0.1 is not a trusted proxy here: its X-Forwarded-For is ignored.
+	if resp := post("127.0.0.1", "tok", "X-Forwarded-For", "198.51.100.7"); resp.StatusCode != 429 {
+		t.Errorf("a forged X-Forwarded-For from the flooding address: got %d, want 429", resp.StatusCode)
+	}
+}
+
+// TestRevalidateRateLimitTrustedProxies: behind trusted load balancers,
+// clients are told apart by X-Forwarded-For; the same client through two
+// balancers shares one allowance.
+func TestRevalidateRateLimitTrustedProxies(t *testing.T) {
+	t.Parallel()
+	origin, _ := startOrigin(t)
+	r := startReplica(t, map[string]string{"ISR_ORIGIN": origin.URL, "ISR_REVALIDATE_SECRET": "tok",
+		"ISR_REVALIDATE_RATE": "1", "ISR_TRUSTED_PROXIES": "127.0.0.0/8"})
+	post := func(lb, client string) int {
+		t.Helper()
+		c := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{
+			LocalAddr: &net.TCPAddr{IP: net.ParseIP(lb)}}).DialContext}}
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", r.base+"/api/revalidate?path=/a&mode=stale", nil)
+		req.Header.Set("Authorization", "Bearer tok")
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	got := []int{post("127.0.0.1", "198.51.100.1"), post("127.0.0.2", "198.51.100.1"), post("127.0.0.1", "198.51.100.2")}
+	if got[0] != 200 || got[1] != 429 || got[2] != 200 {
+		t.Errorf("client 1 via LB 1, client 1 via LB 2, client 2 via LB 1: %v, want 200, 429, 200", got)
 	}
 }

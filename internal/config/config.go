@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -65,6 +66,11 @@ type Config struct {
 	// with a burst of one second's worth (ISR_REVALIDATE_RATE_TOTAL).
 	// Default: 50; 0: no limit.
 	RevalidateRateTotal float64
+	// TrustedProxies are the networks of the load balancers whose
+	// X-Forwarded-For names the client, for RevalidateRate
+	// (ISR_TRUSTED_PROXIES: comma-separated CIDRs or addresses). Empty,
+	// the default, trusts none: the client is the connection's peer.
+	TrustedProxies []netip.Prefix
 	// NextPreviewID is the previewModeId of a Next.js origin
 	// (ISR_NEXTJS_PREVIEW_ID, or the content of ISR_NEXTJS_PREVIEW_ID_FILE
 	// when isrcache starts), read from the app's
@@ -191,6 +197,7 @@ var settings = []setting{
 	{"revalidate-secret-previous-file", "ISR_REVALIDATE_SECRET_PREVIOUS_FILE", "", "file holding the second token"},
 	{"revalidate-rate", "ISR_REVALIDATE_RATE", "10", "requests per second one client address may send to /api/revalidate and /api/inspect; 0: no limit"},
 	{"revalidate-rate-total", "ISR_REVALIDATE_RATE_TOTAL", "50", "accepted revalidations per second of one replica, all clients together; 0: no limit"},
+	{"trusted-proxies", "ISR_TRUSTED_PROXIES", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For names the client, for ISR_REVALIDATE_RATE"},
 	{"nextjs-preview-id", "ISR_NEXTJS_PREVIEW_ID", "", "a Next.js origin's previewModeId (.next/prerender-manifest.json): regenerations re-render in Next"},
 	{"nextjs-preview-id-file", "ISR_NEXTJS_PREVIEW_ID_FILE", "", "file holding the Next.js previewModeId"},
 	{"revalidate-wait-timeout", "ISR_REVALIDATE_WAIT_TIMEOUT", "2s", "longest wait of a revalidation with wait=all for every replica's confirmation"},

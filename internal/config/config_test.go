@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -234,6 +235,21 @@ func TestLoadNextPreviewID(t *testing.T) {
 	}
 }
 
+func TestLoadTrustedProxies(t *testing.T) {
+	t.Parallel()
+	c, err := Load([]string{"-trusted-proxies", "10.1.2.3/8, 192.0.2.7,fd00::/8"}, env(base()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("fd00::/8")}
+	if !slices.Equal(c.TrustedProxies, want) {
+		t.Errorf("TrustedProxies = %v, want %v", c.TrustedProxies, want)
+	}
+	if c, err := Load(nil, env(base())); err != nil || c.TrustedProxies != nil {
+		t.Errorf("default: %v, %v; want none", c.TrustedProxies, err)
+	}
+}
+
 func TestLoadRoutesFile(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "routes.yaml")
@@ -290,6 +306,7 @@ func TestLoadErrors(t *testing.T) {
 		{"secret file empty", nil, base("ISR_REVALIDATE_SECRET_FILE", empty), "is empty"},
 		{"previous without secret", nil, base("ISR_REVALIDATE_SECRET_PREVIOUS", "old"), "ISR_REVALIDATE_SECRET_PREVIOUS is set but ISR_REVALIDATE_SECRET is empty"},
 		{"previous both", nil, base("ISR_REVALIDATE_SECRET_PREVIOUS", "a", "ISR_REVALIDATE_SECRET_PREVIOUS_FILE", empty), "both ISR_REVALIDATE_SECRET_PREVIOUS and ISR_REVALIDATE_SECRET_PREVIOUS_FILE"},
+		{"trusted proxies", nil, base("ISR_TRUSTED_PROXIES", "10.0.0.0/8, nope"), `config: ISR_TRUSTED_PROXIES "10.0.0.0/8, nope": "nope" is not a CIDR`},
 		{"rate word", nil, base("ISR_REVALIDATE_RATE", "ten"), `config: ISR_REVALIDATE_RATE "ten" must be requests per second`},
 		{"rate negative", nil, base("ISR_REVALIDATE_RATE_TOTAL", "-1"), `config: ISR_REVALIDATE_RATE_TOTAL "-1" must be requests per second`},
 		{"rate infinite", []string{"-revalidate-rate=+Inf"}, base(), `config: -revalidate-rate "+Inf"`},

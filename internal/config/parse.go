@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap/zapcore"
@@ -51,6 +53,9 @@ func parse(v map[string]value) (Config, error) {
 		return c, err
 	}
 	if c.RevalidateRateTotal, err = parseRate(v["revalidate-rate-total"]); err != nil {
+		return c, err
+	}
+	if c.TrustedProxies, err = parsePrefixes(v["trusted-proxies"]); err != nil {
 		return c, err
 	}
 	if c.NextPreviewID, err = parseSecret(v["nextjs-preview-id"], v["nextjs-preview-id-file"]); err != nil {
@@ -182,6 +187,27 @@ func parseRate(v value) (float64, error) {
 		return 0, fmt.Errorf("config: %s %q must be requests per second, such as 10 or 0.5 (0: no limit)", v.from, v.raw)
 	}
 	return r, nil
+}
+
+// parsePrefixes reads comma-separated CIDRs ("10.0.0.0/8") or addresses
+// (one address is its own network).
+func parsePrefixes(v value) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v.raw, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("config: %s %q: %q is not a CIDR such as 10.0.0.0/8 or an address", v.from, v.raw, f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // parseDuration reads integer seconds ("60") or a Go duration ("90s").

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,13 @@ type RateLimit struct {
 	// takes from all clients together. Requests without a valid token do
 	// not count, so they cannot lock the token holders out.
 	Total float64
+	// TrustedProxies are the networks of the proxies (load balancers,
+	// ingress controllers) whose X-Forwarded-For names the client. A
+	// request from one of them counts against the last address in its
+	// X-Forwarded-For that is not itself a trusted proxy. Nil trusts no
+	// one: the client is the connection's peer, and X-Forwarded-For, which
+	// any client can write, is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // maxClients bounds how many client addresses the limiter remembers. When
@@ -33,6 +41,7 @@ const maxClients = 10_000
 
 // limiter enforces a RateLimit. Its zero value limits nothing.
 type limiter struct {
+	trusted   []netip.Prefix
 	perClient rate.Limit
 	burst     int
 	total     *rate.Limiter // nil: no overall limit
@@ -42,7 +51,7 @@ type limiter struct {
 }
 
 func newLimiter(rl RateLimit) *limiter {
-	l := &limiter{clients: map[netip.Prefix]*rate.Limiter{}}
+	l := &limiter{trusted: rl.TrustedProxies, clients: map[netip.Prefix]*rate.Limiter{}}
 	if rl.PerClient > 0 {
 		l.perClient, l.burst = rate.Limit(rl.PerClient), burstOf(rl.PerClient)
 	}
@@ -63,7 +72,7 @@ func (l *limiter) client(r *http.Request, now time.Time) time.Duration {
 	if l.perClient == 0 {
 		return 0
 	}
-	who := clientPrefix(r.RemoteAddr)
+	who := clientPrefix(l.clientAddr(r))
 	l.mu.Lock()
 	lim, ok := l.clients[who]
 	if !ok {
@@ -113,15 +122,57 @@ func take(lim *rate.Limiter, now time.Time) time.Duration {
 	return d
 }
 
+// clientAddr returns the address of r's client: its peer, unless the peer
+// is a trusted proxy; then the last address of X-Forwarded-For that is not
+// a trusted proxy (the first one if all are). A malformed entry ends the
+// walk at the proxy that wrote it.
+func (l *limiter) clientAddr(r *http.Request) string {
+	addr := peerAddr(r.RemoteAddr)
+	if !l.isTrusted(addr) {
+		return addr
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := peerAddr(strings.TrimSpace(hops[i]))
+		if _, err := netip.ParseAddr(hop); err != nil {
+			return addr
+		}
+		addr = hop
+		if !l.isTrusted(addr) {
+			return addr
+		}
+	}
+	return addr
+}
+
+// isTrusted reports whether addr is in a trusted proxy's network.
+func (l *limiter) isTrusted(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	for _, p := range l.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// peerAddr returns the host of a host:port, or s itself without brackets.
+func peerAddr(s string) string {
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		return host
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+}
+
 // clientPrefix returns the address of a request's client, as a prefix:
 // the address itself for IPv4, its /64 for IPv6 (one host usually holds a
 // whole /64). An address that does not parse counts as one client.
-func clientPrefix(remote string) netip.Prefix {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	a, err := netip.ParseAddr(host)
+func clientPrefix(addr string) netip.Prefix {
+	a, err := netip.ParseAddr(peerAddr(addr))
 	if err != nil {
 		return netip.Prefix{}
 	}

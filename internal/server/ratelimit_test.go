@@ -128,6 +128,50 @@ func TestRateLimitForgetsIdleClients(t *testing.T) {
 	}
 }
 
+func TestClientAddrTrustedProxies(t *testing.T) {
+	t.Parallel()
+	l := newLimiter(RateLimit{PerClient: 1, TrustedProxies: []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}})
+	tests := []struct {
+		peer string
+		xff  []string
+		want string
+	}{
+		{"192.0.2.9:1", nil, "192.0.2.9"},
+		{"192.0.2.9:1", []string{"203.0.113.7"}, "192.0.2.9"}, // not a proxy: a forged header is ignored
+		{"10.0.0.5:1", []string{"203.0.113.7"}, "203.0.113.7"},
+		{"10.0.0.5:1", []string{"203.0.113.7, 198.51.100.1, 10.0.0.7"}, "198.51.100.1"},
+		{"10.0.0.5:1", []string{"203.0.113.7", "10.1.2.3"}, "203.0.113.7"},
+		{"10.0.0.5:1", []string{"10.1.2.3, 10.4.5.6"}, "10.1.2.3"},
+		{"10.0.0.5:1", []string{"garbage, 10.1.2.3"}, "10.1.2.3"},
+		{"10.0.0.5:1", []string{"garbage"}, "10.0.0.5"},
+		{"10.0.0.5:1", nil, "10.0.0.5"},
+		{"[fd00::1]:1", []string{"2001:db8::1"}, "2001:db8::1"},
+		{"[fd00::1]:1", []string{"[2001:db8::2]"}, "2001:db8::2"},
+		{"[::ffff:10.0.0.5]:1", []string{"203.0.113.8"}, "203.0.113.8"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(http.MethodPost, "/api/revalidate", nil)
+		r.RemoteAddr = tt.peer
+		for _, v := range tt.xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		if got := l.clientAddr(r); got != tt.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: client %s, want %s", tt.peer, tt.xff, got, tt.want)
+		}
+	}
+	// Two proxies forwarding one client share its allowance.
+	f := newFixture(t, testSecret, limited(RateLimit{PerClient: 1, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}))
+	f.useClock(&steppedClock{time.Unix(1000, 0)})
+	xff := func(r *http.Request) { r.Header.Set("X-Forwarded-For", "203.0.113.7") }
+	if rec := f.post(t, from("10.0.0.1:1"), xff, withToken(testSecret)); rec.Code != 200 {
+		t.Errorf("first, through proxy 1: %d", rec.Code)
+	}
+	if rec := f.post(t, from("10.0.0.2:1"), xff, withToken(testSecret)); rec.Code != 429 {
+		t.Errorf("second, through proxy 2: %d, want 429", rec.Code)
+	}
+}
+
 func TestClientPrefix(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
