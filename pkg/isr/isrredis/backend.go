@@ -52,8 +52,9 @@ type Options struct {
 	// the cluster, such as the pod name. Empty means a random name.
 	Replica string
 	// ReplicaTTL is how long a replica stays in the live set after its
-	// last heartbeat (one per ProbeInterval). Zero or less means three
-	// probe intervals.
+	// last heartbeat (one per ProbeInterval, and one per attempt to
+	// subscribe, which may take up to three intervals). Zero or less
+	// means five probe intervals.
 	ReplicaTTL time.Duration
 	// OnApply, if set, receives the publish-to-apply latency of the event
 	// channel, measured at every delivery probe: from publishing the
@@ -126,7 +127,7 @@ func New(client redis.UniversalClient, opts *Options) *Backend {
 		o.FenceTTL = DefaultFenceTTL
 	}
 	if o.ReplicaTTL <= 0 {
-		o.ReplicaTTL = 3 * o.ProbeInterval
+		o.ReplicaTTL = 5 * o.ProbeInterval
 	}
 	if o.Shards <= 0 {
 		o.Shards = 1

@@ -36,6 +36,10 @@ func (b *Backend) Listen(ctx context.Context, fn func(isr.Event)) error {
 		b.leave(ctx, b.name)
 	}()
 	for ctx.Err() == nil {
+		// Registered while it tries to subscribe too: a replica cut off
+		// from the events but not from Redis stays listed, and shows as
+		// not confirming (see Confirm).
+		l.heartbeat(ctx)
 		if l.session(ctx) {
 			continue // the probe failed: subscribe again at once
 		}

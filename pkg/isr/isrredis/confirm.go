@@ -17,8 +17,10 @@ import (
 //
 // Every Listen call registers its replica in the sorted set
 // <prefix>:replicas, with an expiry (by Redis's clock) renewed at every
-// delivery probe: a replica that stops listening, or dies, leaves the live
-// set after ReplicaTTL.
+// delivery probe and at every attempt to subscribe: a replica that stops
+// listening, dies or cannot reach Redis leaves the live set after
+// ReplicaTTL; one that reaches Redis but hears no events (its subscription
+// is cut) stays, and does not confirm.
 //
 // Confirm publishes a barrier message "0 b <nonce> <name>" on the event
 // channel. Redis delivers a channel's messages to each subscriber in the
@@ -44,7 +46,7 @@ var replicasLua string
 
 // DefaultReplicaTTL is how long a replica stays in the live set after its
 // last heartbeat, when the delivery probe runs every DefaultProbeInterval.
-const DefaultReplicaTTL = 3 * DefaultProbeInterval
+const DefaultReplicaTTL = 5 * DefaultProbeInterval
 
 var _ isr.Confirmer = (*Backend)(nil)
 
