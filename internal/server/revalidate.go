@@ -93,9 +93,9 @@ func (s *Server) serveRevalidate(w http.ResponseWriter, r *http.Request) {
 }
 
 // guard answers r and returns false unless r may go on to the token
-// endpoint of what ("revalidation"): the endpoint is enabled, the method is method (or HEAD too, for
-// GET), the client is within its rate limit, the token is valid, and the
-// replica is within its overall rate limit.
+// endpoint of what ("revalidation"): the endpoint is enabled, the method is
+// method (or HEAD too, for GET), the client is within its rate limit, the
+// token is valid, and the replica is within its overall rate limit.
 func (s *Server) guard(w http.ResponseWriter, r *http.Request, what, method string) bool {
 	now := s.clock()
 	switch {
