@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -66,10 +67,21 @@ func (c *cluster) lockKeys(ctx context.Context) ([]string, error) {
 	return c.admin.Keys(ctx, isrredis.DefaultPrefix+":l:*").Result()
 }
 
-// subscribers returns how many connections subscribe to the event channel.
+// subscribers returns how many connections subscribe to the event channel
+// (on a Redis Cluster, summed over the masters: each counts its own).
 func (c *cluster) subscribers(ctx context.Context) (int64, error) {
-	n, err := c.admin.PubSubNumSub(ctx, events).Result()
-	return n[events], err
+	cc, ok := c.admin.(*redis.ClusterClient)
+	if !ok {
+		n, err := c.admin.PubSubNumSub(ctx, events).Result()
+		return n[events], err
+	}
+	var total atomic.Int64
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		n, err := m.PubSubNumSub(ctx, events).Result()
+		total.Add(n[events])
+		return err
+	})
+	return total.Load(), err
 }
 
 // revalidate POSTs to base's /api/revalidate with query (without the "?")

@@ -229,3 +229,34 @@ func TestRedisSentinelFailover(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisClusterProcesses runs two isrcache processes configured only by
+// the environment with a cluster URL (ISR_REDIS_MODE left to detection, one
+// seed and one addr= seed): both name the mode they detected, a page
+// rendered through one is a HIT on the other, and a revalidation sent to
+// one reaches the other.
+func TestRedisClusterProcesses(t *testing.T) {
+	bin := buildBinary(t)
+	c, _ := newRedisCluster(t)
+	env := map[string]string{"ISR_L1_MAX_AGE": "1m", "ISR_REVALIDATE": "3600"}
+	p1 := c.startProcess(t, bin, "p1", env)
+	p2 := c.startProcess(t, bin, "p2", env)
+	for _, p := range []*process{p1, p2} {
+		if l := p.stdout.find("redis connected"); l == nil || l["mode"] != "cluster" {
+			t.Fatalf("%s: redis connected line %v, want mode cluster", p.Name, l)
+		}
+	}
+	const path = "/proc"
+	if a := mustGet(t, c.client, p1.URL+path); a.State != "MISS" {
+		t.Fatalf("first visit on p1: %v, want a MISS", a)
+	}
+	eventually(t, "p2 serves v1", serves(t.Context(), c.client, p2.URL+path, version(path, 1), "HIT"))
+	c.origin.SetVersion(path, 2)
+	c.revalidateOK(t, p1.URL, "path="+path, "")
+	for _, p := range []*process{p1, p2} {
+		eventually(t, p.Name+" serves v2", serves(t.Context(), c.client, p.URL+path, version(path, 2), "HIT"))
+	}
+	if n := c.origin.Renders(path); n != 2 {
+		t.Fatalf("origin rendered %s %d times, want 2 (one per version)", path, n)
+	}
+}
