@@ -50,29 +50,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "isrcache: %v\n", err)
 		return &exitError{2, err}
 	}
-	nextID, err := previewID(cfg)
+	sec, err := openSecrets(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "isrcache: %v\n", err)
 		return &exitError{1, err}
 	}
-	// The logger removes every secret from what it writes, the preview id
-	// too, whichever value its file holds at the time.
-	scrub := redact.New(cfg.Secrets()...)
-	if nextID != nil {
-		scrub = scrub.Follow(nextID)
-	}
-	log := newLogger(stdout, stderr, cfg.LogLevel, scrub)
+	// The logger removes every secret from what it writes, whichever value
+	// a secret's file holds at the time.
+	log := newLogger(stdout, stderr, cfg.LogLevel, sec.follow(redact.New(cfg.Secrets()...)))
 	defer func() { _ = log.Sync() }()
-	if err := serve(ctx, cfg, nextID, log, stderr); err != nil {
+	if err := serve(ctx, cfg, sec, log, stderr); err != nil {
 		log.Error("exiting", zap.Error(err))
 		return err
 	}
 	return nil
 }
 
-// serve wires the replica from cfg and serves until ctx is done. nextID is
-// the Next.js preview id's source (see previewID), or nil.
-func serve(ctx context.Context, cfg config.Config, nextID func() string, log *zap.Logger, stderr io.Writer) error {
+// serve wires the replica from cfg and its secrets, and serves until ctx
+// is done.
+func serve(ctx context.Context, cfg config.Config, sec secrets, log *zap.Logger, stderr io.Writer) error {
 	log.Info("starting",
 		zap.String("origin", cfg.Origin.Redacted()),
 		zap.String("redis", cfg.RedactedRedisURL()),
@@ -105,7 +101,7 @@ func serve(ctx context.Context, cfg config.Config, nextID func() string, log *za
 		L1Bytes:       cfg.L1Bytes,
 		L1MaxAge:      cfg.L1MaxAge,
 		Budget:        budget,
-		NextPreviewID: nextID,
+		NextPreviewID: sec.previewID,
 		Logger:        log,
 		Observer:      m,
 	})
@@ -116,7 +112,7 @@ func serve(ctx context.Context, cfg config.Config, nextID func() string, log *za
 	if err := watchMetrics(m, h, backend); err != nil {
 		return &exitError{1, err}
 	}
-	srv := server.New(server.Options{Handler: h, Secret: cfg.RevalidateSecret, PreviousSecret: cfg.RevalidateSecretPrevious,
+	srv := server.New(server.Options{Handler: h, Tokens: sec.tokens,
 		RateLimit: server.RateLimit{PerClient: cfg.RevalidateRate, Total: cfg.RevalidateRateTotal,
 			TrustedProxies: cfg.TrustedProxies},
 		Logger: log, Metrics: mainMetrics(cfg, m.Handler()), Observer: m, WaitTimeout: cfg.RevalidateWaitTimeout})

@@ -152,20 +152,64 @@ func (l redisLog) Printf(_ context.Context, format string, v ...any) {
 	l.log.Warn(fmt.Sprintf(format, v...))
 }
 
-// previewID returns the Next.js preview id source of cfg: the file of
-// ISR_NEXTJS_PREVIEW_ID_FILE, read again when it changes (the id changes
-// with Next's builds); the fixed ISR_NEXTJS_PREVIEW_ID; or nil.
-func previewID(cfg config.Config) (func() string, error) {
+// secrets are the secrets of a replica that may change while it runs, each
+// a source of its current value: a file read again when it changes, a
+// fixed value, or nil when not set.
+type secrets struct {
+	token, previous func() string // of /api/revalidate
+	previewID       func() string // the Next.js preview id (changes with Next's builds)
+}
+
+// openSecrets opens the secret sources of cfg.
+func openSecrets(cfg config.Config) (secrets, error) {
+	var s secrets
+	var err error
+	if s.token, err = secretSource("ISR_REVALIDATE_SECRET_FILE", cfg.RevalidateSecretFile, cfg.RevalidateSecret); err != nil {
+		return s, err
+	}
+	if s.previous, err = secretSource("ISR_REVALIDATE_SECRET_PREVIOUS_FILE", cfg.RevalidateSecretPreviousFile, cfg.RevalidateSecretPrevious); err != nil {
+		return s, err
+	}
+	s.previewID, err = secretSource("ISR_NEXTJS_PREVIEW_ID_FILE", cfg.NextPreviewIDFile, cfg.NextPreviewID)
+	return s, err
+}
+
+// follow returns scrub following every source of s.
+func (s secrets) follow(scrub *redact.Scrubber) *redact.Scrubber {
+	for _, src := range []func() string{s.token, s.previous, s.previewID} {
+		if src != nil {
+			scrub = scrub.Follow(src)
+		}
+	}
+	return scrub
+}
+
+// tokens returns the current revalidate tokens, for server.Options.Tokens.
+func (s secrets) tokens() (secret, previous string) {
+	return current(s.token), current(s.previous)
+}
+
+// current returns src's value, or "" for a nil src.
+func current(src func() string) string {
+	if src == nil {
+		return ""
+	}
+	return src()
+}
+
+// secretSource returns the source of a secret: the file, read again when
+// it changes, if file is set; else the fixed value; nil if neither is.
+// name names the file's setting in errors.
+func secretSource(name, file, fixed string) (func() string, error) {
 	switch {
-	case cfg.NextPreviewIDFile != "":
-		f, err := secretfile.Open(cfg.NextPreviewIDFile, secretfile.Options{})
+	case file != "":
+		f, err := secretfile.Open(file, secretfile.Options{})
 		if err != nil {
-			return nil, fmt.Errorf("ISR_NEXTJS_PREVIEW_ID_FILE: %w", err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		return f.Value, nil
-	case cfg.NextPreviewID != "":
-		id := cfg.NextPreviewID
-		return func() string { return id }, nil
+	case fixed != "":
+		return func() string { return fixed }, nil
 	}
 	return nil, nil
 }

@@ -240,3 +240,51 @@ func TestRevalidateRateLimitTrustedProxies(t *testing.T) {
 		t.Errorf("client 1 via LB 1, client 1 via LB 2, client 2 via LB 1: %v, want 200, 429, 200", got)
 	}
 }
+
+// TestRotateTokenFiles rotates the revalidate token of a running replica
+// through its files, as a Kubernetes Secret update does, without a
+// restart: the new token is accepted as soon as the replica sees the file
+// change (it looks at most once a second), the old one while it is the
+// previous token, then no longer; neither shows in the log.
+func TestRotateTokenFiles(t *testing.T) {
+	t.Parallel()
+	const one, two = "rotate-token-one-111111", "rotate-token-two-222222"
+	dir := t.TempDir()
+	cur, prev := filepath.Join(dir, "token"), filepath.Join(dir, "previous")
+	write := func(file, tok string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(tok+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(cur, one)
+	write(prev, one)
+	origin, _ := startOrigin(t)
+	r := startReplica(t, map[string]string{"ISR_ORIGIN": origin.URL, "ISR_REVALIDATE_RATE": "0",
+		"ISR_REVALIDATE_SECRET_FILE": cur, "ISR_REVALIDATE_SECRET_PREVIOUS_FILE": prev})
+	status := func(tok string) int {
+		t.Helper()
+		resp, _ := r.do(t, "POST", "/api/revalidate?path=/a&mode=stale", tok)
+		return resp.StatusCode
+	}
+	if s1, s2 := status(one), status(two); s1 != 200 || s2 != 401 {
+		t.Fatalf("before the rotation: token one %d, two %d; want 200, 401", s1, s2)
+	}
+	write(cur, two) // step 1: the new token, the old one as the previous
+	time.Sleep(1100 * time.Millisecond)
+	if s1, s2 := status(one), status(two); s1 != 200 || s2 != 200 {
+		t.Errorf("during the rotation: token one %d, two %d; want 200, 200", s1, s2)
+	}
+	write(prev, two) // step 2: the callers moved; the old token goes
+	time.Sleep(1100 * time.Millisecond)
+	if s1, s2 := status(one), status(two); s1 != 401 || s2 != 200 {
+		t.Errorf("after the rotation: token one %d, two %d; want 401, 200", s1, s2)
+	}
+	r.do(t, "GET", "/p/"+one+"/"+two, "")
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if logs := r.out.String(); strings.Contains(logs, one) || strings.Contains(logs, two) {
+		t.Errorf("the log shows a token:\n%s", logs)
+	}
+}

@@ -49,12 +49,19 @@ type Config struct {
 	// (ISR_REVALIDATE_SECRET, or the content of ISR_REVALIDATE_SECRET_FILE
 	// without trailing whitespace). Empty disables the endpoint.
 	RevalidateSecret string
+	// RevalidateSecretFile is ISR_REVALIDATE_SECRET_FILE: the file is
+	// read again when it changes (RevalidateSecret holds its content at
+	// startup). Empty when the secret was given directly.
+	RevalidateSecretFile string
 	// RevalidateSecretPrevious is a second token that /api/revalidate
 	// accepts, so that the secret can be rotated without downtime
 	// (ISR_REVALIDATE_SECRET_PREVIOUS, or the content of
 	// ISR_REVALIDATE_SECRET_PREVIOUS_FILE). Empty accepts only
 	// RevalidateSecret. It needs RevalidateSecret.
 	RevalidateSecretPrevious string
+	// RevalidateSecretPreviousFile is ISR_REVALIDATE_SECRET_PREVIOUS_FILE,
+	// read again when it changes, or empty.
+	RevalidateSecretPreviousFile string
 	// RevalidateRate is how many requests per second one client address
 	// may send to the token endpoints, /api/revalidate and /api/inspect,
 	// with a burst of one second's worth (ISR_REVALIDATE_RATE). It counts

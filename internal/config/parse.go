@@ -45,6 +45,8 @@ func parse(v map[string]value) (Config, error) {
 	if c.RevalidateSecretPrevious, err = parseSecret(v["revalidate-secret-previous"], v["revalidate-secret-previous-file"]); err != nil {
 		return c, err
 	}
+	c.RevalidateSecretFile = v["revalidate-secret-file"].raw
+	c.RevalidateSecretPreviousFile = v["revalidate-secret-previous-file"].raw
 	if c.RevalidateSecretPrevious != "" && c.RevalidateSecret == "" {
 		return c, fmt.Errorf("config: %s is set but %s is empty: set the new secret too",
 			orFrom(v["revalidate-secret-previous"], v["revalidate-secret-previous-file"]), v["revalidate-secret"].from)

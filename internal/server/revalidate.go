@@ -98,8 +98,9 @@ func (s *Server) serveRevalidate(w http.ResponseWriter, r *http.Request) {
 // token is valid, and the replica is within its overall rate limit.
 func (s *Server) guard(w http.ResponseWriter, r *http.Request, what, method string) bool {
 	now := s.clock()
+	secret, previous := s.tokens()
 	switch {
-	case s.secret == "":
+	case secret == "":
 		writeError(w, http.StatusNotFound, codeDisabled, what+" is disabled (ISR_REVALIDATE_SECRET is empty)")
 		return false
 	case r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead):
@@ -115,7 +116,7 @@ func (s *Server) guard(w http.ResponseWriter, r *http.Request, what, method stri
 		writeTooMany(w, wait)
 		return false
 	}
-	if !s.authorized(r) {
+	if !authorized(r, secret, previous) {
 		writeError(w, http.StatusUnauthorized, codeInvalidToken, "Invalid token")
 		return false
 	}
@@ -128,9 +129,9 @@ func (s *Server) guard(w http.ResponseWriter, r *http.Request, what, method stri
 
 // authorized reports whether r presents the secret or the previous one.
 // Both are always compared, so that timing does not tell which matched.
-func (s *Server) authorized(r *http.Request) bool {
+func authorized(r *http.Request, secret, previous string) bool {
 	tok := token(r)
-	cur, prev := tokenMatches(tok, s.secret), tokenMatches(tok, s.previous)
+	cur, prev := tokenMatches(tok, secret), tokenMatches(tok, previous)
 	return cur || prev
 }
 

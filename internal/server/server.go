@@ -44,6 +44,11 @@ type Options struct {
 	// secret can be rotated without downtime. Empty accepts Secret only.
 	PreviousSecret string
 
+	// Tokens, if set, returns the secret and the previous one at every
+	// request to the token endpoints, instead of Secret and
+	// PreviousSecret: for tokens read again from files as they change.
+	Tokens func() (secret, previous string)
+
 	// RateLimit bounds the requests to the token endpoints. The zero value
 	// sets no limit.
 	RateLimit RateLimit
@@ -73,8 +78,7 @@ type Options struct {
 type Server struct {
 	router   *mux.Router
 	cache    *isr.Handler
-	secret   string
-	previous string
+	tokens   func() (secret, previous string)
 	limit    *limiter
 	clock    func() time.Time // of the rate limits; tests step it
 	log      *zap.Logger
@@ -87,8 +91,12 @@ type Server struct {
 
 // New returns a Server for opts. It starts nothing.
 func New(opts Options) *Server {
-	s := &Server{cache: opts.Handler, secret: opts.Secret, previous: opts.PreviousSecret,
+	s := &Server{cache: opts.Handler, tokens: opts.Tokens,
 		limit: newLimiter(opts.RateLimit), clock: time.Now, log: opts.Logger, now: opts.Now}
+	if s.tokens == nil {
+		secret, previous := opts.Secret, opts.PreviousSecret
+		s.tokens = func() (string, string) { return secret, previous }
+	}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
