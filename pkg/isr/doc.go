@@ -16,7 +16,9 @@
 //   - fresh: HIT, no origin call;
 //   - stale (past its revalidate time, or revalidated on demand): STALE,
 //     served at once, while one replica of the cluster regenerates the page
-//     in the background under the page's lock ([Locker]);
+//     in the background under the page's lock ([Locker]), if a slot of
+//     the cluster-wide regeneration budget is free ([Budget]; otherwise a
+//     later visit tries again, and the page stays STALE meanwhile);
 //   - not stored: MISS. Visitors of this process share one fill (a
 //     singleflight); the fill takes the page's lock and renders, or waits
 //     for the replica that holds it, woken by that replica's write event.
