@@ -27,6 +27,14 @@ func TestClusterBudgetStaleWave(t *testing.T) {
 	testStaleWave(t, newCluster(t))
 }
 
+// TestRedisClusterBudgetStaleWave is the same wave on a Redis Cluster (3
+// masters with a replica each): the budget's two sorted sets live in one
+// slot, the pages in 256 shards.
+func TestRedisClusterBudgetStaleWave(t *testing.T) {
+	c, _ := newRedisCluster(t)
+	testStaleWave(t, c)
+}
+
 // testStaleWave stores wavePages pages that go stale after a second, holds
 // every origin request, and visits every page once, spread over three
 // replicas: every visit must be answered STALE while the origin answers
