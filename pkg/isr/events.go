@@ -1,19 +1,8 @@
 package isr
 
 import (
-	"context"
 	"sync"
 )
-
-// Run listens for the backend's events and applies them until ctx is done:
-// each write or revalidation drops the key's hot-cache entry in this
-// replica and wakes the visitors waiting for it; a Reset (a new or renewed
-// subscription) or a gap in the sequence numbers flushes the hot cache,
-// since events may have been lost. Run returns nil when ctx is done, or the
-// bus's error.
-func (h *Handler) Run(ctx context.Context) error {
-	return h.opts.Backend.Listen(ctx, h.apply)
-}
 
 // apply applies one event. It runs on the bus's goroutine and never blocks.
 func (h *Handler) apply(ev Event) {
@@ -33,7 +22,7 @@ func (h *Handler) apply(ev Event) {
 		h.waits.wake(ev.Key)
 	case EventStale, EventDeleted:
 		// An on-demand revalidation: the next visit may regenerate at once.
-		h.backoff.clear(ev.Key)
+		h.backoff.clear(BaseKey(ev.Key)) // backoffs are per page
 	}
 }
 

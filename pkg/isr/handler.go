@@ -62,6 +62,45 @@ func New(opts Options) (*Handler, error) {
 	return h, nil
 }
 
+// Run listens for the backend's events and applies them until ctx is done:
+// each write or revalidation drops the key's hot-cache entry in this
+// replica and wakes the visitors waiting for it; a Reset (a new or renewed
+// subscription) or a gap in the sequence numbers flushes the hot cache,
+// since events may have been lost. Run returns nil when ctx is done, or the
+// bus's error.
+func (h *Handler) Run(ctx context.Context) error {
+	return h.opts.Backend.Listen(ctx, h.apply)
+}
+
+// Shutdown stops starting regenerations and waits until the running ones
+// finish, or ctx is done: then it cancels them, which releases their locks,
+// and returns ctx's error.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing = true
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		h.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		h.cancelBG()
+		return nil
+	case <-ctx.Done():
+		h.cancelBG()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Stats returns a snapshot of the hot cache.
+func (h *Handler) Stats() Stats {
+	n, b := h.l1.stats()
+	return Stats{L1Entries: n, L1Bytes: b, L1Flushes: h.l1.flushCounts()}
+}
+
 // ServeHTTP serves r from the cache, the origin, or both.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p, err := ParsePath(r.URL.EscapedPath())
@@ -186,4 +225,15 @@ func orString(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// track registers a background task, unless the Handler is shutting down.
+func (h *Handler) track() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.running.Add(1)
+	return true
 }

@@ -72,9 +72,3 @@ type Stats struct {
 	// L1Flushes counts flushes by reason (FlushReset, FlushGap).
 	L1Flushes map[string]int
 }
-
-// Stats returns a snapshot of the hot cache.
-func (h *Handler) Stats() Stats {
-	n, b := h.l1.stats()
-	return Stats{L1Entries: n, L1Bytes: b, L1Flushes: h.l1.flushCounts()}
-}

@@ -181,40 +181,6 @@ func (h *Handler) lockWait(ctx context.Context, key string) (Lock, error) {
 	}
 }
 
-// track registers a background task, unless the Handler is shutting down.
-func (h *Handler) track() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closing {
-		return false
-	}
-	h.running.Add(1)
-	return true
-}
-
-// Shutdown stops starting regenerations and waits until the running ones
-// finish, or ctx is done: then it cancels them, which releases their locks,
-// and returns ctx's error.
-func (h *Handler) Shutdown(ctx context.Context) error {
-	h.mu.Lock()
-	h.closing = true
-	h.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		h.running.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		h.cancelBG()
-		return nil
-	case <-ctx.Done():
-		h.cancelBG()
-		<-done
-		return ctx.Err()
-	}
-}
-
 func statusText(r *Response) string {
 	if r == nil {
 		return "nothing"
