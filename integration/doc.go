@@ -20,6 +20,10 @@
 //   - killharness_test.go: SIGSTOP/SIGKILL of a replica holding a lock, and
 //     the lock's keyspace events in Redis (expired or released);
 //   - http_test.go: requests, revalidations and eventually;
+//   - toxiharness_test.go: Toxiproxy's server run in the test process, one
+//     TCP proxy per faulted link (latency, bandwidth, silent partition), and
+//     the tally of a fault run's answers (errors, worst latency, states);
+//   - paused_test.go's monitor: Redis's MONITOR stream, read over raw RESP;
 //   - nextjs_harness_test.go: the example Next.js app (examples/nextjs:
 //     npm ci and next build, cached by a hash of its sources, then next
 //     start on a fresh copy of the build) and three replica processes in
