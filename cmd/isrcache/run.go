@@ -57,8 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	// The logger removes every secret from what it writes, whichever value
 	// a secret's file holds at the time.
-	log := newLogger(stdout, stderr, cfg.LogLevel, sec.follow(redact.New(cfg.Secrets()...)))
-	defer func() { _ = log.Sync() }()
+	log, flushLog := newLogger(stdout, stderr, cfg.LogLevel, sec.follow(redact.New(cfg.Secrets()...)))
+	defer flushLog()
 	if err := serve(ctx, cfg, sec, log, stderr); err != nil {
 		log.Error("exiting", zap.Error(err))
 		return err
@@ -128,6 +128,7 @@ func serve(ctx context.Context, cfg config.Config, sec secrets, log *zap.Logger,
 		return &exitError{1, err}
 	}
 	log.Info("listening", zap.String("addr", ln.Addr().String()))
+	_ = log.Sync() // callers read the address from this line: write it now
 
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRun()
