@@ -53,8 +53,13 @@ type Page struct {
 	// Header holds the stored response headers: an allowlist of the
 	// origin's headers (see [StoredHeader]). It never holds Set-Cookie.
 	Header http.Header
-	// Body is the complete response body.
+	// Body is the complete response body, encoded with Encoding.
 	Body []byte
+	// Encoding is the content coding the cache applied to Body when it
+	// stored the page ("br"), or "" when Body is as the origin sent it
+	// (identity, or the origin's own Content-Encoding, kept in Header).
+	// Stores keep it with the body.
+	Encoding string
 	// Tags are the cache tags of the page, from the origin's Cache-Tag or
 	// X-ISR-Tags headers and from the route rule.
 	Tags []string
@@ -91,6 +96,10 @@ type Entry struct {
 	// Fresh is how long the page stays fresh from now. Zero or less means
 	// the page is stale; Forever means it never goes stale by time.
 	Fresh time.Duration
+
+	// served is the page prepared for answering, shared by the hot
+	// cache's copies of one generation; nil until prepared.
+	served *served
 }
 
 // Stale reports whether the entry's page is past its revalidate time or was

@@ -2,15 +2,29 @@ package isr
 
 import (
 	"container/list"
+	"hash/maphash"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
+// hotShards is the number of independently locked parts of the hot cache:
+// lookups of different keys rarely wait for each other.
+const hotShards = 32
+
 // hot is the per-replica in-process cache (L1) in front of the Store. It is
-// bounded in bytes, evicts the least recently used entry, and keeps an entry
-// at most maxAge: pub/sub is at most once, so the age bound is what limits
-// how long a replica that missed an event serves an outdated page.
+// bounded in bytes, evicts the least recently used entry of a shard, and
+// keeps an entry at most maxAge: pub/sub is at most once, so the age bound
+// is what limits how long a replica that missed an event serves an
+// outdated page. Each entry holds its page prepared for answering (served):
+// the representations it has sent, kept while the page's generation is
+// unchanged, across re-reads from the store.
+//
+// Keys are spread over hotShards shards, each with its own lock and LRU
+// list (hand-written rather than a cache library: the fill-race rule below
+// and the expired-but-kept copies are this cache's own); the byte budget
+// and the event counters are shared atomics.
 //
 // Fill race: a reader that fetched generation g from the store may insert it
 // after an event for g+1 was applied. Every insert therefore carries the
@@ -21,15 +35,23 @@ import (
 type hot struct {
 	max    int64
 	maxAge time.Duration
+	limit  int64 // the most bytes a decoded body may have (see newServed)
+	seed   maphash.Seed
 
+	size    atomic.Int64
+	events  atomic.Uint64 // events applied so far
+	flushed atomic.Uint64 // events counter at the last flush
+	shards  [hotShards]hotShard
+
+	fmu     sync.Mutex
+	flushes map[string]int // flush count by reason
+}
+
+type hotShard struct {
 	mu      sync.Mutex
-	size    int64
 	lru     *list.List // of *hotItem, most recent first
 	items   map[string]*list.Element
-	events  uint64              // events applied so far
-	flushed uint64              // events counter at the last flush
 	touched map[string]hotTouch // key -> last event for it
-	flushes map[string]int      // flush count by reason
 }
 
 type hotItem struct {
@@ -46,17 +68,23 @@ type hotTouch struct {
 	gen int64 // the event's generation; fills of it or newer are still fine
 }
 
-func newHot(max int64, maxAge time.Duration) *hot {
-	return &hot{max: max, maxAge: maxAge, lru: list.New(), items: map[string]*list.Element{},
-		touched: map[string]hotTouch{}, flushes: map[string]int{}}
+// newHot returns a hot cache of max bytes (negative: disabled) whose
+// entries live at most maxAge; decoded representations are limited to
+// limit bytes.
+func newHot(max int64, maxAge time.Duration, limit int64) *hot {
+	c := &hot{max: max, maxAge: maxAge, limit: limit, seed: maphash.MakeSeed(), flushes: map[string]int{}}
+	for i := range c.shards {
+		c.shards[i] = hotShard{lru: list.New(), items: map[string]*list.Element{}, touched: map[string]hotTouch{}}
+	}
+	return c
+}
+
+func (c *hot) shard(key string) *hotShard {
+	return &c.shards[maphash.String(c.seed, key)%hotShards]
 }
 
 // mark returns the event counter to pass to put after a store read.
-func (c *hot) mark() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.events
-}
+func (c *hot) mark() uint64 { return c.events.Load() }
 
 // get returns the entry for key aged by the local time since it was read,
 // or false if absent or, unless old is set, older than maxAge.
@@ -64,9 +92,10 @@ func (c *hot) get(key string, now time.Time, old bool) (*Entry, bool) {
 	if c.max < 0 {
 		return nil, false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[key]
+	s := c.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	el, ok := s.items[key]
 	if !ok {
 		return nil, false
 	}
@@ -77,7 +106,7 @@ func (c *hot) get(key string, now time.Time, old bool) (*Entry, bool) {
 		// copy served as STALE beats an error (see Handler.lookup).
 		return nil, false
 	}
-	c.lru.MoveToFront(el)
+	s.lru.MoveToFront(el)
 	e := it.e
 	e.Age += elapsed
 	if e.Fresh != Forever {
@@ -89,53 +118,86 @@ func (c *hot) get(key string, now time.Time, old bool) (*Entry, bool) {
 	return &e, true
 }
 
-// put inserts e, read from the store after mark returned seen.
+// put inserts e, read from the store after mark returned seen, and sets
+// e's prepared page to the one the cache keeps (that of the entry it
+// replaces, if that has the same generation).
 func (c *hot) put(key string, e *Entry, seen uint64, now time.Time) {
 	size := int64(e.Page.Size())
 	if c.max < 0 || size > c.max/4 {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if seen < c.flushed {
+	s := c.shard(key)
+	s.mu.Lock()
+	if seen < c.flushed.Load() {
+		s.mu.Unlock()
 		return
 	}
-	if t, ok := c.touched[key]; ok && t.n > seen && t.gen > e.Page.Gen {
+	if t, ok := s.touched[key]; ok && t.n > seen && t.gen > e.Page.Gen {
+		s.mu.Unlock()
 		return
 	}
-	if el, ok := c.items[key]; ok {
-		if it := el.Value.(*hotItem); !it.expired && it.e.Page.Gen > e.Page.Gen {
+	if el, ok := s.items[key]; ok {
+		it := el.Value.(*hotItem)
+		if !it.expired && it.e.Page.Gen > e.Page.Gen {
+			s.mu.Unlock()
 			return
 		}
-		c.remove(el)
+		if it.e.Page.Gen == e.Page.Gen && e.served == nil {
+			e.served = it.e.served // the same page: keep what was prepared
+		}
+		c.remove(s, el)
 	}
-	c.items[key] = c.lru.PushFront(&hotItem{key: key, e: *e, at: now, size: size})
-	c.size += size
-	for c.size > c.max {
-		c.remove(c.lru.Back())
+	if e.served == nil {
+		e.served = newServed(e.Page, c.limit)
+	}
+	if len(e.served.encs) > 1 {
+		// Room for the representations it may be asked for: a
+		// compressed page decodes to about four times its size.
+		size *= 6
+	}
+	s.items[key] = s.lru.PushFront(&hotItem{key: key, e: *e, at: now, size: size})
+	c.size.Add(size)
+	for c.size.Load() > c.max && s.lru.Len() > 1 {
+		c.remove(s, s.lru.Back())
+	}
+	s.mu.Unlock()
+	c.shrink()
+}
+
+// shrink evicts the least recently used entries of each shard in turn
+// until the cache is within its budget.
+func (c *hot) shrink() {
+	for i := 0; c.size.Load() > c.max && i < 4*hotShards; i++ {
+		s := &c.shards[i%hotShards]
+		s.mu.Lock()
+		if el := s.lru.Back(); el != nil {
+			c.remove(s, el)
+		}
+		s.mu.Unlock()
 	}
 }
 
 // apply drops key's entry if it is older than gen (or always, for gen 0),
 // and records the event for the fill-race check.
 func (c *hot) apply(key string, gen int64, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.events++
+	s := c.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := c.events.Add(1)
 	g := gen
 	if g == 0 {
 		g = math.MaxInt64
 	}
-	c.touched[key] = hotTouch{n: c.events, at: now, gen: g}
-	if el, ok := c.items[key]; ok && (gen == 0 || el.Value.(*hotItem).e.Page.Gen < gen) {
-		c.remove(el)
+	s.touched[key] = hotTouch{n: n, at: now, gen: g}
+	if el, ok := s.items[key]; ok && (gen == 0 || el.Value.(*hotItem).e.Page.Gen < gen) {
+		c.remove(s, el)
 	}
-	if len(c.touched) > 4096 {
+	if len(s.touched) > 4096/hotShards+64 {
 		// A fill takes far less than maxAge plus a render; older records
 		// can no longer refuse anything.
-		for k, t := range c.touched {
+		for k, t := range s.touched {
 			if now.Sub(t.at) > c.maxAge+time.Minute {
-				delete(c.touched, k)
+				delete(s.touched, k)
 			}
 		}
 	}
@@ -146,35 +208,43 @@ func (c *hot) apply(key string, gen int64, now time.Time) {
 // while the store is unreachable. (A flush often means Redis went away:
 // dropping the copies then would turn "stale beats error" into errors.)
 func (c *hot) flush(reason string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.events++
-	c.flushed = c.events
+	c.fmu.Lock()
 	c.flushes[reason]++
-	for el := c.lru.Front(); el != nil; el = el.Next() {
-		el.Value.(*hotItem).expired = true
+	c.fmu.Unlock()
+	c.flushed.Store(c.events.Add(1))
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for el := s.lru.Front(); el != nil; el = el.Next() {
+			el.Value.(*hotItem).expired = true
+		}
+		s.touched = map[string]hotTouch{}
+		s.mu.Unlock()
 	}
-	c.touched = map[string]hotTouch{}
 }
 
 // stats returns the number of entries and bytes held, expired copies
 // included.
 func (c *hot) stats() (entries int, bytes int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.items), c.size
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		entries += len(s.items)
+		s.mu.Unlock()
+	}
+	return entries, c.size.Load()
 }
 
-func (c *hot) remove(el *list.Element) {
-	it := c.lru.Remove(el).(*hotItem)
-	delete(c.items, it.key)
-	c.size -= it.size
+func (c *hot) remove(s *hotShard, el *list.Element) {
+	it := s.lru.Remove(el).(*hotItem)
+	delete(s.items, it.key)
+	c.size.Add(-it.size)
 }
 
 // flushCounts returns a copy of the flush counts by reason.
 func (c *hot) flushCounts() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.fmu.Lock()
+	defer c.fmu.Unlock()
 	out := make(map[string]int, len(c.flushes))
 	for k, v := range c.flushes {
 		out[k] = v

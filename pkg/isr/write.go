@@ -17,6 +17,11 @@ const (
 // setState sets X-ISR-Cache and the RFC 9211 Cache-Status header.
 func setState(h http.Header, state, params string) {
 	h.Set("X-ISR-Cache", state)
+	h.Set("Cache-Status", cacheStatus(state, params))
+}
+
+// cacheStatus is the Cache-Status value of an answer in state.
+func cacheStatus(state, params string) string {
 	cs := "isrcache"
 	if state == stateHit || state == stateStale {
 		cs += "; hit"
@@ -24,26 +29,45 @@ func setState(h http.Header, state, params string) {
 	if params != "" {
 		cs += "; " + params
 	}
-	h.Set("Cache-Status", cs)
+	return cs
 }
 
-// writePage answers r with a stored page.
+// writePage answers r with a stored page, in the representation (content
+// coding) the client accepts best, or with 304 Not Modified when r's
+// conditional headers say the client has it (HIT and STALE only). The
+// headers come prepared with the page (see served): no copy, no
+// compression per request.
 func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, e *Entry, state, params string) {
+	s := e.served
+	if s == nil {
+		s = newServed(e.Page, h.opts.MaxBodyBytes)
+	}
+	rp := s.pick(r.Header["Accept-Encoding"])
+	ttl, hasTTL := int64(e.Fresh/time.Second), e.Fresh != Forever && state != stateMiss
+	var stateV, ageV, statusV []string
+	if params == "" {
+		stateV, ageV, statusV = s.dynamic(state, int64(e.Age/time.Second), ttl, hasTTL)
+	} else {
+		if hasTTL {
+			params = joinParams("ttl="+strconv.FormatInt(ttl, 10), params)
+		}
+		stateV, ageV, statusV = []string{state}, []string{strconv.FormatInt(int64(e.Age/time.Second), 10)},
+			[]string{cacheStatus(state, params)}
+	}
+	code, src := e.Page.Status, rp.hdr
+	if (state == stateHit || state == stateStale) && code == http.StatusOK &&
+		notModified(r.Header, rp.etag, s.lastMod, h.opts.Now().Add(-e.Age)) {
+		code, src = http.StatusNotModified, rp.hdr3
+	}
 	hdr := w.Header()
-	for k, vs := range e.Page.Header {
-		hdr[k] = append([]string(nil), vs...)
+	for k, vs := range src {
+		hdr[k] = vs
 	}
-	ttl := "ttl=" + strconv.FormatInt(int64(e.Fresh/time.Second), 10)
-	if e.Fresh == Forever {
-		ttl = ""
+	hdr["Age"], hdr["X-Isr-Cache"], hdr["Cache-Status"] = ageV, stateV, statusV
+	w.WriteHeader(code)
+	if code != http.StatusNotModified && r.Method != http.MethodHead {
+		_, _ = w.Write(rp.body)
 	}
-	if state == stateMiss {
-		ttl = ""
-	}
-	hdr.Set("Age", strconv.FormatInt(int64(e.Age/time.Second), 10))
-	hdr.Set("Cache-Control", downstreamCacheControl(e.Page.Revalidate))
-	setState(hdr, state, joinParams(ttl, params))
-	writeBody(w, r, e.Page.Status, e.Page.Body)
 }
 
 // writeResponse answers r with an origin response that was not stored (or
