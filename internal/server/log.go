@@ -74,7 +74,7 @@ func (s *Server) logRequest(r *http.Request, rec *recorder, d time.Duration) {
 	ce.Write(
 		zap.String("method", r.Method),
 		zap.String("path", logPath(r.URL)),
-		zap.String("cache", rec.Header().Get("X-ISR-Cache")),
+		zap.String("cache", headerValue(rec.Header(), "X-Isr-Cache")),
 		zap.Int("status", status),
 		zap.Int64("bytes", rec.bytes),
 		zap.Duration("duration", d),
@@ -114,4 +114,13 @@ func redactQuery(raw string) string {
 		}
 	}
 	return strings.Join(parts, "&")
+}
+
+// headerValue returns the first value of the header with the canonical
+// name key, or "": Header.Get would canonicalise (and allocate) each time.
+func headerValue(h http.Header, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }

@@ -63,7 +63,7 @@ func (s *Server) observe(r *http.Request, rec *recorder, d time.Duration) {
 	switch rec.route {
 	case routeCache:
 		h := rec.Header()
-		s.observer.Served(r, h.Get("X-ISR-Cache"), h.Get("Cache-Status"), rec.code(), d)
+		s.observer.Served(r, headerValue(h, "X-Isr-Cache"), headerValue(h, "Cache-Status"), rec.code(), d)
 	case routeRevalidate:
 		s.observer.RevalidateRequest(rec.code())
 	}

@@ -20,7 +20,10 @@
 package server
 
 import (
+	"errors"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -87,6 +90,11 @@ type Server struct {
 	draining atomic.Bool
 
 	waitTimeout time.Duration
+	// own holds the paths of the server's own routes when every route is
+	// a plain path: any other request goes straight to the cache, without
+	// the router's per-request allocations. nil means always route.
+	own  map[string]bool
+	recs sync.Pool // of *recorder
 }
 
 // New returns a Server for opts. It starts nothing.
@@ -123,18 +131,48 @@ func New(opts Options) *Server {
 	r.NotFoundHandler = marked(routeCache, opts.Handler)
 	r.MethodNotAllowedHandler = r.NotFoundHandler
 	s.router = r
+	s.own = plainPaths(r)
 	return s
+}
+
+// plainPaths returns the path templates of router's routes, or nil if one
+// is not a plain path (it has variables, or no path).
+func plainPaths(router *mux.Router) map[string]bool {
+	own := map[string]bool{}
+	err := router.Walk(func(rt *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := rt.GetPathTemplate()
+		if err != nil || strings.ContainsAny(tpl, "{}") {
+			return errors.New("not a plain path")
+		}
+		own[tpl] = true
+		return nil
+	})
+	if err != nil {
+		return nil
+	}
+	return own
 }
 
 // ServeHTTP routes r and logs one line for it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &recorder{ResponseWriter: w}
+	rec, _ := s.recs.Get().(*recorder)
+	if rec == nil {
+		rec = new(recorder)
+	}
+	*rec = recorder{ResponseWriter: w}
 	defer func() {
 		d := time.Since(start)
 		s.logRequest(r, rec, d)
 		s.observe(r, rec, d)
+		*rec = recorder{}
+		s.recs.Put(rec)
 	}()
+	if s.own != nil && !s.own[r.URL.Path] {
+		rec.route = routeCache // what the router's NotFoundHandler would do
+		s.cache.ServeHTTP(rec, r)
+		return
+	}
 	s.router.ServeHTTP(rec, r)
 }
 
