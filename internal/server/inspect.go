@@ -28,11 +28,14 @@ type Inspection struct {
 	Stale        bool     `json:"stale"`
 	// RevalidateSeconds is the page's revalidate time; nil means "never":
 	// fresh until revalidated on demand.
-	RevalidateSeconds *float64    `json:"revalidate_seconds"`
-	Tags              []string    `json:"tags"`
-	SizeBytes         int         `json:"size_bytes"`
-	BodySHA256        string      `json:"body_sha256,omitempty"`
-	Headers           http.Header `json:"headers"`
+	RevalidateSeconds *float64 `json:"revalidate_seconds"`
+	Tags              []string `json:"tags"`
+	// SizeBytes and BodySHA256 describe the body as stored: encoded
+	// with Encoding ("br" when the cache compressed it, else empty).
+	SizeBytes  int         `json:"size_bytes"`
+	Encoding   string      `json:"encoding,omitempty"`
+	BodySHA256 string      `json:"body_sha256,omitempty"`
+	Headers    http.Header `json:"headers"`
 }
 
 // serveInspect answers GET /api/inspect?path=/posts/1 with the stored state
@@ -73,6 +76,7 @@ func newInspectResponse(key string, e *isr.Entry) Inspection {
 		Stale:      e.Stale(),
 		Tags:       p.Tags,
 		SizeBytes:  len(p.Body),
+		Encoding:   p.Encoding,
 		Headers:    p.Header,
 	}
 	if e.Fresh != isr.Forever {

@@ -20,6 +20,12 @@ const (
 	encBr       = "br"
 )
 
+// ValidEncoding reports whether enc is a Page.Encoding the engine can
+// serve: identity (""), "br" or "gzip".
+func ValidEncoding(enc string) bool {
+	return enc == encIdentity || enc == encBr || enc == encGzip
+}
+
 // Compression settings of stored pages.
 const (
 	// minCompressBytes is the smallest body the cache compresses: below

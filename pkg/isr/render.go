@@ -54,7 +54,7 @@ func (h *Handler) renderAndStore(ctx context.Context, key string, rl *rule, fres
 		return &rendered{resp: resp, why: "store-unavailable"}
 	}
 	page := h.pageOf(key, rl, resp, token)
-	finishStored(page, false)
+	finishStored(page, true)
 	seen := h.l1.mark()
 	stored, err := store.Put(ctx, key, token, page, h.ttl(page))
 	switch {

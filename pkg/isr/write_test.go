@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/andybalholm/brotli"
 
 	"github.com/isrcache/isrcache/pkg/isr"
 	"github.com/isrcache/isrcache/pkg/isr/isrmem"
@@ -226,5 +229,110 @@ func TestOriginEncodingStoredAsSent(t *testing.T) {
 	}
 	if resp, _ := pr.get(t, "GET", "/z", "Accept-Encoding", "gzip", "If-None-Match", `"z1-identity"`); resp.StatusCode != 200 {
 		t.Errorf("gzip client validating the identity ETag: %d, want 200 (another representation)", resp.StatusCode)
+	}
+}
+
+// htmlPage returns n bytes of HTML that compresses as pages do.
+func htmlPage(n int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "<li class=\"post\"><a href=\"/posts/%d\">Post number %d</a> by author %d</li>\n", i, i*7, i%13)
+	}
+	return b.Bytes()[:n]
+}
+
+func unbrotli(t *testing.T, b []byte) []byte {
+	t.Helper()
+	out, err := io.ReadAll(brotli.NewReader(bytes.NewReader(b)))
+	if err != nil {
+		t.Fatalf("not brotli: %v", err)
+	}
+	return out
+}
+
+func ungzip(t *testing.T, b []byte) []byte {
+	t.Helper()
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("not gzip: %v", err)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("not gzip: %v", err)
+	}
+	return out
+}
+
+// TestCompressedOnce: a page is stored compressed once (brotli), and each
+// client gets the best coding it accepts, identity when it accepts none,
+// with Vary: Accept-Encoding and an ETag per representation.
+func TestCompressedOnce(t *testing.T) {
+	t.Parallel()
+	pr := newPageRig(t)
+	page := htmlPage(20 << 10)
+	pr.set("/c", 200, page)
+	pr.get(t, "GET", "/c")
+	_, e, err := pr.h.Inspect(t.Context(), "/c")
+	if err != nil || e.Page.Encoding != "br" || len(e.Page.Body) > len(page)/4 {
+		t.Fatalf("stored page: %v, encoding %q, %d bytes of %d; want br, under a quarter", err, e.Page.Encoding, len(e.Page.Body), len(page))
+	}
+	base := e.Page.Header.Get("Etag")
+	tag := func(suffix string) string { return strings.TrimSuffix(base, `"`) + suffix + `"` }
+	for _, c := range []struct {
+		accept []string
+		enc    string
+		etag   string
+		decode func(*testing.T, []byte) []byte
+	}{
+		{[]string{"Accept-Encoding", "br, gzip"}, "br", tag("-br"), unbrotli},
+		{[]string{"Accept-Encoding", "gzip, deflate"}, "gzip", tag("-gzip"), ungzip},
+		{nil, "", base, nil},
+		{[]string{"Accept-Encoding", "zstd"}, "", base, nil},
+		{[]string{"Accept-Encoding", "*;q=0"}, "", base, nil},
+	} {
+		resp, body := pr.get(t, "GET", "/c", c.accept...)
+		got := body
+		if c.decode != nil {
+			got = c.decode(t, body)
+		}
+		if resp.Header.Get("X-ISR-Cache") != "HIT" || resp.Header.Get("Content-Encoding") != c.enc || !bytes.Equal(got, page) ||
+			resp.Header.Get("Vary") != "Accept-Encoding" || resp.Header.Get("ETag") != c.etag ||
+			resp.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
+			t.Errorf("client %q: %d bytes, headers %v; want %q, ETag %s, Vary, the page", c.accept, len(body), resp.Header, c.enc, c.etag)
+		}
+		if c.enc == "br" && len(body) > len(page)/4 {
+			t.Errorf("br answer: %d bytes of %d", len(body), len(page))
+		}
+		if resp, _ := pr.get(t, "GET", "/c", append(c.accept, "If-None-Match", c.etag)...); resp.StatusCode != 304 ||
+			resp.Header.Get("Vary") != "Accept-Encoding" {
+			t.Errorf("client %q revalidating %s: %d %v, want 304 with Vary", c.accept, c.etag, resp.StatusCode, resp.Header)
+		}
+	}
+	resp, body := pr.get(t, "HEAD", "/c", "Accept-Encoding", "br")
+	if len(body) != 0 || resp.Header.Get("Content-Encoding") != "br" || resp.Header.Get("Content-Length") == strconv.Itoa(len(page)) {
+		t.Errorf("HEAD, br: %d bytes, headers %v; want no body, the br representation's length", len(body), resp.Header)
+	}
+}
+
+// TestSmallAndIncompressibleStayIdentity: a page under a kilobyte, one
+// that does not shrink, and an image are stored and sent as they are.
+func TestSmallAndIncompressibleStayIdentity(t *testing.T) {
+	t.Parallel()
+	pr := newPageRig(t)
+	noise := make([]byte, 8<<10)
+	x := uint32(7)
+	for i := range noise {
+		x = x*1664525 + 1013904223
+		noise[i] = byte(x >> 24)
+	}
+	pr.set("/small", 200, []byte("<p>small</p>"))
+	pr.set("/noise", 200, noise)
+	pr.set("/img", 200, htmlPage(8<<10), "Content-Type", "image/png")
+	for _, p := range []string{"/small", "/noise", "/img"} {
+		pr.get(t, "GET", p)
+		resp, body := pr.get(t, "GET", p, "Accept-Encoding", "br, gzip")
+		if resp.Header.Get("X-ISR-Cache") != "HIT" || resp.Header.Get("Content-Encoding") != "" || resp.Header.Get("Vary") != "" {
+			t.Errorf("%s: %d bytes, headers %v; want identity without Vary", p, len(body), resp.Header)
+		}
 	}
 }

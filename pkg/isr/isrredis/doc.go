@@ -8,7 +8,11 @@
 // Sentinel, DefaultClusterShards on Redis Cluster). Each page lives in one
 // hash, <prefix>:p:{<shard>}<hash of key>, holding the page, its
 // generation, the fence counter, the revalidation floor ("floor") and the
-// deletion floor ("min"); its lock is <prefix>:l:{<shard>}<hash>, its
+// deletion floor ("min"). The body is stored once, in the coding the field
+// "enc" names: "br" when the cache compressed it at write time, empty when
+// it is as the origin sent it (see lua/get.lua); replicas of a version
+// without "enc" would serve a compressed body as it is, so do not mix them
+// with this one on one prefix. Its lock is <prefix>:l:{<shard>}<hash>, its
 // variant index <prefix>:v:{<shard>}<hash>, and its shard's event counter
 // <prefix>:seq:{<shard>}: the hash tag puts them in one slot, so every
 // script touches one slot only. Tag sets are <prefix>:t:{<tag>}, each in

@@ -59,9 +59,9 @@ func (b *Backend) Fail(ctx context.Context, key string, d time.Duration) error {
 }
 
 // decodeEntry decodes get.lua's reply: {now_ms, status, key, gen, hdr, body,
-// tags, rev_ms, written_ms, fresh_until_ms}.
+// tags, rev_ms, written_ms, fresh_until_ms, enc}.
 func decodeEntry(res []any) (*isr.Entry, error) {
-	if len(res) != 10 {
+	if len(res) != 11 {
 		return nil, fmt.Errorf("unexpected reply of %d values", len(res))
 	}
 	now, ok := res[0].(int64)
@@ -81,7 +81,10 @@ func decodeEntry(res []any) (*isr.Entry, error) {
 		ints[i] = n
 	}
 	status, gen, rev, written, freshUntil := ints[0], ints[1], ints[2], ints[3], ints[4]
-	p := &isr.Page{Key: s[2], Status: int(status), Body: []byte(s[5]), Gen: gen}
+	if !isr.ValidEncoding(s[10]) {
+		return nil, fmt.Errorf("corrupt page encoding %.16q", s[10])
+	}
+	p := &isr.Page{Key: s[2], Status: int(status), Body: []byte(s[5]), Encoding: s[10], Gen: gen}
 	hdr, err := decodeHeader(s[4])
 	if err != nil {
 		return nil, fmt.Errorf("corrupt page header: %w", err)
@@ -164,7 +167,7 @@ func (b *Backend) Put(ctx context.Context, key string, token int64, p *isr.Page,
 	}
 	res, err := b.put.Run(ctx, b.client, keys,
 		strconv.FormatInt(token, 10), key, p.Status, hdr, p.Body, tagsJSON,
-		rev, ms(ttl), b.channel(), ms(seqTTL), vmax, shard).Int64Slice()
+		rev, ms(ttl), b.channel(), ms(seqTTL), vmax, shard, p.Encoding).Int64Slice()
 	if err != nil {
 		return false, fmt.Errorf("isrredis: put %q: %w", key, err)
 	}

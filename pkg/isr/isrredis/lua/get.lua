@@ -2,12 +2,16 @@
 -- KEYS[1] page hash.
 -- Returns nil when no page is stored (a hash holding only fence counters is
 -- no page), else {now_ms, status, key, gen, hdr, body, tags, rev_ms,
--- written_ms, fresh_until_ms}.
+-- written_ms, fresh_until_ms, enc}.
+-- Page format: 'body' holds the body encoded with 'enc' ("br" when the
+-- cache compressed it once at write time; "" or absent: as the origin sent
+-- it, its Content-Encoding, if any, in 'hdr'). 'hdr' always holds an ETag
+-- (the origin's, or one computed from the content).
 local v = redis.call('HMGET', KEYS[1], 'status', 'key', 'gen', 'hdr', 'body',
-  'tags', 'rev_ms', 'written_ms', 'fresh_until_ms')
+  'tags', 'rev_ms', 'written_ms', 'fresh_until_ms', 'enc')
 if not v[1] then
   return nil
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return {now, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]}
+return {now, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10] or ''}

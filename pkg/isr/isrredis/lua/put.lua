@@ -6,7 +6,9 @@
 -- ARGV[1] token, [2] key, [3] status, [4] header JSON, [5] body,
 -- [6] tags JSON, [7] revalidate ms (-1 = never), [8] ttl ms, [9] channel,
 -- [10] sequence counter ttl ms, [11] for a variant the most variants a
--- page keeps, 0 for a page, [12] the shard's number.
+-- page keeps, 0 for a page, [12] the shard's number, [13] the content
+-- coding of the body ("br" when the cache compressed it; "" when stored as
+-- the origin sent it): the page format is described in get.lua.
 -- Returns {0, gen} when refused (token <= gen or token < min), {3, 0} when
 -- refused because the page has [11] variants already, {1, token} when
 -- stored fresh, {2, token} when stored stale (token < floor).
@@ -47,7 +49,8 @@ end
 redis.call('HSET', KEYS[1], 'key', ARGV[2], 'gen', ARGV[1],
   'fence', string.format('%d', fence), 'status', ARGV[3], 'hdr', ARGV[4],
   'body', ARGV[5], 'tags', ARGV[6], 'rev_ms', ARGV[7],
-  'written_ms', string.format('%d', now), 'fresh_until_ms', string.format('%d', fu))
+  'written_ms', string.format('%d', now), 'fresh_until_ms', string.format('%d', fu),
+  'enc', ARGV[13])
 local ttl = tonumber(ARGV[8])
 redis.call('PEXPIRE', KEYS[1], ttl)
 if vmax > 0 then
