@@ -168,7 +168,7 @@ func (h *Handler) renderCold(ctx context.Context, key string, rl *rule) *rendere
 // fillLocked renders a cold key under its lock, after checking once more
 // that no replica stored it between our last look and the lock.
 func (h *Handler) fillLocked(ctx context.Context, key string, rl *rule, owner *int, lock Lock) *fillResult {
-	defer h.release(ctx, key, lock)
+	defer h.releaseLater(key, lock)
 	seen := h.l1.mark()
 	e, err := h.opts.Backend.Get(ctx, key)
 	if err == nil {
@@ -183,4 +183,19 @@ func (h *Handler) fillLocked(ctx context.Context, key string, rl *rule, owner *i
 	h.opts.Logger.Info("rendered", zap.String("key", key), zap.Duration("duration", time.Since(start)),
 		zap.Bool("stored", o.entry != nil), zap.String("not_stored", o.why), zap.Error(o.err))
 	return &fillResult{rendered: o, owner: owner}
+}
+
+// releaseLater releases a cold fill's lock in the background, so that the
+// round trip is not on the visitors' path: the replicas waiting for the
+// page are woken by its write event, not by the release. While the Handler
+// shuts down it releases at once.
+func (h *Handler) releaseLater(key string, l Lock) {
+	if !h.track() {
+		h.release(context.Background(), key, l)
+		return
+	}
+	h.opts.Go(func() {
+		defer h.running.Done()
+		h.release(context.Background(), key, l)
+	})
 }
