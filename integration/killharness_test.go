@@ -180,7 +180,8 @@ func checkLeftBehind(t *testing.T, c *cluster, path, want string, token int64) {
 	}
 }
 
-// lockCounter is a Redis backend that counts its TryLock outcomes.
+// lockCounter is a Redis backend that counts the outcomes of its lock
+// requests: TryLock, and TryLockToken (a cold fill's).
 type lockCounter struct {
 	*isrredis.Backend
 	got, busy atomic.Int64
@@ -188,13 +189,23 @@ type lockCounter struct {
 
 func (b *lockCounter) TryLock(ctx context.Context, key string, ttl time.Duration) (isr.Lock, error) {
 	l, err := b.Backend.TryLock(ctx, key, ttl)
+	b.count(l, err)
+	return l, err
+}
+
+func (b *lockCounter) TryLockToken(ctx context.Context, key string, ttl time.Duration) (isr.Lock, *isr.Entry, int64, error) {
+	l, e, token, err := b.Backend.TryLockToken(ctx, key, ttl)
+	b.count(l, err)
+	return l, e, token, err
+}
+
+func (b *lockCounter) count(l isr.Lock, err error) {
 	switch {
-	case err == nil:
+	case l != nil:
 		b.got.Add(1)
 	case errors.Is(err, isr.ErrLocked):
 		b.busy.Add(1)
 	}
-	return l, err
 }
 
 // regenCounter is an isr.Observer counting regeneration outcomes.

@@ -212,6 +212,15 @@ func (b *countingBackend) TryLock(ctx context.Context, key string, ttl time.Dura
 	return countingLock{l, &b.n}, nil
 }
 
+func (b *countingBackend) TryLockToken(ctx context.Context, key string, ttl time.Duration) (isr.Lock, *isr.Entry, int64, error) {
+	b.n.Add(1)
+	l, e, token, err := b.Backend.TryLockToken(ctx, key, ttl)
+	if l != nil {
+		l = countingLock{l, &b.n}
+	}
+	return l, e, token, err
+}
+
 type countingLock struct {
 	l isr.Lock
 	n *atomic.Int64

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 	"github.com/cespare/xxhash/v2"
@@ -33,7 +34,8 @@ const (
 	minCompressBytes = 1024
 	// brQuality is the brotli quality of stored pages: compression runs
 	// once per write, on the cold path, where quality 5 is the knee of
-	// brotli's size/time curve for HTML.
+	// brotli's size/time curve for HTML (the writers are reused, with
+	// their 4 MiB window: see codec).
 	brQuality = 5
 	// maxCompressRatio is the largest compressed/identity size ratio
 	// worth storing: a body that does not shrink more stays identity.
@@ -178,19 +180,47 @@ func compressible(contentType string, size int) bool {
 		strings.Contains(ct, "javascript") || strings.Contains(ct, "xml")
 }
 
+// codec compresses and decodes page bodies, reusing its coders: the
+// tables a brotli writer allocates are most of the cost of compressing a
+// page. It is safe for concurrent use.
+type codec struct {
+	limit    int64 // the most bytes a decoded body may have
+	brw, gzw sync.Pool
+	brr, gzr sync.Pool
+}
+
+// newCodec returns a codec that decodes at most limit bytes per body.
+func newCodec(limit int64) *codec {
+	return &codec{limit: limit}
+}
+
 // encode compresses body with enc (br or gzip).
-func encode(body []byte, enc string) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(body)/3 + 64)
-	var w io.WriteCloser
+func (c *codec) encode(body []byte, enc string) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, len(body)/3+64))
 	switch enc {
 	case encBr:
-		w = brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: brQuality, LGWin: brWindow(len(body))})
+		w, _ := c.brw.Get().(*brotli.Writer)
+		if w == nil {
+			w = brotli.NewWriterOptions(buf, brotli.WriterOptions{Quality: brQuality, LGWin: 22})
+		} else {
+			w.Reset(buf)
+		}
+		defer c.brw.Put(w)
+		return closeWrite(w, buf, body)
 	case encGzip:
-		w = gzip.NewWriter(&buf)
-	default:
-		return nil, fmt.Errorf("isr: cannot encode %q", enc)
+		w, _ := c.gzw.Get().(*gzip.Writer)
+		if w == nil {
+			w = gzip.NewWriter(buf)
+		} else {
+			w.Reset(buf)
+		}
+		defer c.gzw.Put(w)
+		return closeWrite(w, buf, body)
 	}
+	return nil, fmt.Errorf("isr: cannot encode %q", enc)
+}
+
+func closeWrite(w io.WriteCloser, buf *bytes.Buffer, body []byte) ([]byte, error) {
 	if _, err := w.Write(body); err != nil {
 		return nil, err
 	}
@@ -200,42 +230,45 @@ func encode(body []byte, enc string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// brWindow is the brotli window for a body of n bytes: large enough to
-// see all of it, no larger (the window is allocated whole).
-func brWindow(n int) int {
-	w := 16
-	for w < 24 && 1<<w < n {
-		w++
-	}
-	return w
-}
-
 // errTooLargeDecoded is returned by decode for a body that decompresses to
 // more than its limit.
 var errTooLargeDecoded = errors.New("isr: decoded body too large")
 
 // decode decompresses body, encoded with enc (br or gzip), refusing more
-// than limit bytes of output.
-func decode(body []byte, enc string, limit int64) ([]byte, error) {
+// than the codec's limit of output.
+func (c *codec) decode(body []byte, enc string) ([]byte, error) {
 	var r io.Reader
 	switch enc {
 	case encBr:
-		r = brotli.NewReader(bytes.NewReader(body))
+		br, _ := c.brr.Get().(*brotli.Reader)
+		if br == nil {
+			br = brotli.NewReader(bytes.NewReader(body))
+		} else if err := br.Reset(bytes.NewReader(body)); err != nil {
+			return nil, fmt.Errorf("isr: decode br: %w", err)
+		}
+		defer c.brr.Put(br)
+		r = br
 	case encGzip:
-		zr, err := gzip.NewReader(bytes.NewReader(body))
+		zr, _ := c.gzr.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(bytes.NewReader(body))
+		} else {
+			err = zr.Reset(bytes.NewReader(body))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("isr: decode gzip: %w", err)
 		}
-		defer zr.Close()
+		defer c.gzr.Put(zr)
 		r = zr
 	default:
 		return nil, fmt.Errorf("isr: cannot decode %q", enc)
 	}
-	out, err := io.ReadAll(io.LimitReader(r, limit+1))
+	out, err := io.ReadAll(io.LimitReader(r, c.limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("isr: decode %s: %w", enc, err)
 	}
-	if int64(len(out)) > limit {
+	if int64(len(out)) > c.limit {
 		return nil, errTooLargeDecoded
 	}
 	return out, nil
@@ -246,7 +279,7 @@ func decode(body []byte, enc string, limit int64) ([]byte, error) {
 // compressed once (brotli) when that is worth it: a compressible type, at
 // least minCompressBytes, no Content-Encoding from the origin (such a body
 // is stored as sent), and a result under maxCompressRatio of the size.
-func finishStored(p *Page, compress bool) {
+func (c *codec) finishStored(p *Page) {
 	if p.Header == nil {
 		p.Header = http.Header{}
 	}
@@ -257,11 +290,11 @@ func finishStored(p *Page, compress bool) {
 	if len(p.Header["Etag"]) == 0 {
 		p.Header["Etag"] = []string{contentETag(p.Body)}
 	}
-	if !compress || p.Encoding != encIdentity || len(p.Header.Values("Content-Encoding")) > 0 ||
+	if p.Encoding != encIdentity || len(p.Header.Values("Content-Encoding")) > 0 ||
 		!compressible(p.Header.Get("Content-Type"), len(p.Body)) {
 		return
 	}
-	z, err := encode(p.Body, encBr)
+	z, err := c.encode(p.Body, encBr)
 	if err != nil || float64(len(z)) > maxCompressRatio*float64(len(p.Body)) {
 		return
 	}

@@ -2,6 +2,7 @@ package isr
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -71,19 +72,20 @@ func TestETagMatch(t *testing.T) {
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	t.Parallel()
 	page := bytes.Repeat([]byte("<li><a href=\"/posts/1\">a post</a></li>\n"), 500)
-	for _, enc := range []string{encBr, encGzip} {
-		z, err := encode(page, enc)
+	c, small := newCodec(int64(len(page))), newCodec(int64(len(page)-1))
+	for _, enc := range []string{encBr, encGzip, encBr, encGzip} { // twice: pooled coders
+		z, err := c.encode(page, enc)
 		if err != nil || len(z) >= len(page)/4 {
 			t.Fatalf("encode %s: %d bytes of %d, %v", enc, len(z), len(page), err)
 		}
-		back, err := decode(z, enc, int64(len(page)))
+		back, err := c.decode(z, enc)
 		if err != nil || !bytes.Equal(back, page) {
 			t.Fatalf("decode %s: %v", enc, err)
 		}
-		if _, err := decode(z, enc, int64(len(page)-1)); err != errTooLargeDecoded {
+		if _, err := small.decode(z, enc); err != errTooLargeDecoded {
 			t.Errorf("decode %s past the limit: %v, want errTooLargeDecoded", enc, err)
 		}
-		if _, err := decode(page, enc, 1<<20); err == nil {
+		if _, err := c.decode(page, enc); err == nil {
 			t.Errorf("decode %s of bytes that are not %s: no error", enc, enc)
 		}
 	}
@@ -93,7 +95,7 @@ func TestFinishStored(t *testing.T) {
 	t.Parallel()
 	html := []byte(strings.Repeat("<p>compressible text, repeated</p>\n", 100))
 	p := &Page{Header: map[string][]string{"Content-Type": {"text/html"}, "ETag": {`"o"`}}, Body: html}
-	finishStored(p, true)
+	newCodec(1 << 20).finishStored(p)
 	if p.Encoding != encBr || p.Header["Etag"][0] != `"o"` || p.Header["ETag"] != nil {
 		t.Errorf("HTML page: encoding %q, header %v; want br and the origin's ETag under its canonical key", p.Encoding, p.Header)
 	}
@@ -103,7 +105,7 @@ func TestFinishStored(t *testing.T) {
 		"origin-encoded": {Header: map[string][]string{"Content-Type": {"text/html"}, "Content-Encoding": {"gzip"}}, Body: html},
 		"incompressible": {Header: map[string][]string{"Content-Type": {"text/html"}}, Body: noise(4096)},
 	} {
-		finishStored(p, true)
+		newCodec(1 << 20).finishStored(p)
 		if p.Encoding != encIdentity || len(p.Header["Etag"]) != 1 {
 			t.Errorf("%s: encoding %q, ETag %q; want identity with a content ETag", name, p.Encoding, p.Header["Etag"])
 		}
@@ -159,4 +161,21 @@ func FuzzETagMatch(f *testing.F) {
 			t.Fatalf("%q listing %s does not match it", header+", "+etag, etag)
 		}
 	})
+}
+
+// BenchmarkStoreCompression measures the write-time compression of a
+// 10 KiB HTML page (brotli, reused writer) and reports the ratio.
+func BenchmarkStoreCompression(b *testing.B) {
+	var page []byte
+	for i := 0; len(page) < 10<<10; i++ {
+		page = append(page, fmt.Sprintf("<li class=\"post\"><a href=\"/posts/%d\">Post %d</a> by author %d, %d comments</li>\n", i*37%1000, i, i%13, i*7%50)...)
+	}
+	page = page[:10<<10]
+	c := newCodec(1 << 20)
+	var z []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		z, _ = c.encode(page, encBr)
+	}
+	b.ReportMetric(float64(len(z))/float64(len(page)), "ratio")
 }

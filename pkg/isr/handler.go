@@ -57,7 +57,7 @@ func New(opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{opts: o, routes: rt, l1: newHot(o.L1Bytes, o.L1MaxAge, o.MaxBodyBytes)}
+	h := &Handler{opts: o, routes: rt, l1: newHot(o.L1Bytes, o.L1MaxAge, newCodec(o.MaxBodyBytes))}
 	h.bg, h.cancelBG = context.WithCancel(context.Background())
 	return h, nil
 }

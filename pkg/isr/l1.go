@@ -35,7 +35,7 @@ const hotShards = 32
 type hot struct {
 	max    int64
 	maxAge time.Duration
-	limit  int64 // the most bytes a decoded body may have (see newServed)
+	codec  *codec // of the pages it prepares (see newServed)
 	seed   maphash.Seed
 
 	size    atomic.Int64
@@ -69,10 +69,9 @@ type hotTouch struct {
 }
 
 // newHot returns a hot cache of max bytes (negative: disabled) whose
-// entries live at most maxAge; decoded representations are limited to
-// limit bytes.
-func newHot(max int64, maxAge time.Duration, limit int64) *hot {
-	c := &hot{max: max, maxAge: maxAge, limit: limit, seed: maphash.MakeSeed(), flushes: map[string]int{}}
+// entries live at most maxAge, preparing pages with codec.
+func newHot(max int64, maxAge time.Duration, codec *codec) *hot {
+	c := &hot{max: max, maxAge: maxAge, codec: codec, seed: maphash.MakeSeed(), flushes: map[string]int{}}
 	for i := range c.shards {
 		c.shards[i] = hotShard{lru: list.New(), items: map[string]*list.Element{}, touched: map[string]hotTouch{}}
 	}
@@ -148,7 +147,7 @@ func (c *hot) put(key string, e *Entry, seen uint64, now time.Time) {
 		c.remove(s, el)
 	}
 	if e.served == nil {
-		e.served = newServed(e.Page, c.limit)
+		e.served = newServed(e.Page, c.codec)
 	}
 	if len(e.served.encs) > 1 {
 		// Room for the representations it may be asked for: a

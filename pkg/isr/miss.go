@@ -114,10 +114,11 @@ func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 				return &fillResult{rendered: h.renderCold(ctx, key, rl), owner: owner}
 			}
 		}
-		lock, err := h.opts.Backend.TryLock(ctx, key, h.opts.LockTTL)
+		seen := h.l1.mark()
+		lock, e, token, err := tryLockToken(ctx, h.opts.Backend, key, h.opts.LockTTL)
 		switch {
-		case err == nil:
-			return h.fillLocked(ctx, key, rl, owner, lock)
+		case lock != nil:
+			return h.fillLocked(ctx, key, rl, owner, lock, seen, e, token, err)
 		case !errors.Is(err, ErrLocked) || time.Now().After(deadline):
 			h.opts.Logger.Warn("rendering without the lock", zap.String("key", key), zap.Error(err))
 			return &fillResult{rendered: h.renderCold(ctx, key, rl), owner: owner}
@@ -158,28 +159,36 @@ func (h *Handler) fillUnstored(key string, rl *rule, owner *int) *fillResult {
 // for every replica to back off (see Store.Fail); an answer, even a 5xx,
 // is passed on as the origin sent it.
 func (h *Handler) renderCold(ctx context.Context, key string, rl *rule) *rendered {
-	o := h.renderAndStore(ctx, key, rl, false)
+	token, tokErr := h.opts.Backend.Token(ctx, key)
+	return h.renderColdWith(ctx, key, rl, token, tokErr)
+}
+
+// renderColdWith is renderCold with the fencing token already taken.
+func (h *Handler) renderColdWith(ctx context.Context, key string, rl *rule, token int64, tokErr error) *rendered {
+	o := h.renderAndStoreWith(ctx, key, rl, false, token, tokErr)
 	if o.err != nil && !errors.Is(o.err, ErrTooLarge) {
 		h.coldFailed(ctx, key, o.err)
 	}
 	return o
 }
 
-// fillLocked renders a cold key under its lock, after checking once more
-// that no replica stored it between our last look and the lock.
-func (h *Handler) fillLocked(ctx context.Context, key string, rl *rule, owner *int, lock Lock) *fillResult {
+// fillLocked renders a cold key under its lock with the fencing token
+// taken with it (tokErr: taking it failed, so the page is not stored),
+// unless e, read from the store under the lock after mark returned seen,
+// shows that a replica stored the page between our last look and the lock,
+// or tokErr that the last render of the key failed (a *FailedError).
+func (h *Handler) fillLocked(ctx context.Context, key string, rl *rule, owner *int, lock Lock,
+	seen uint64, e *Entry, token int64, tokErr error) *fillResult {
 	defer h.releaseLater(key, lock)
-	seen := h.l1.mark()
-	e, err := h.opts.Backend.Get(ctx, key)
-	if err == nil {
+	if e != nil {
 		h.l1.put(key, e, seen, h.opts.Now())
 		return &fillResult{rendered: &rendered{entry: e}, owner: owner, collapsed: true}
 	}
-	if _, ok := failedFor(err); ok {
-		return &fillResult{rendered: &rendered{err: err}, owner: owner, collapsed: true}
+	if _, ok := failedFor(tokErr); ok { // the last holder's render failed
+		return &fillResult{rendered: &rendered{err: tokErr}, owner: owner, collapsed: true}
 	}
 	start := time.Now()
-	o := h.renderCold(ctx, key, rl)
+	o := h.renderColdWith(ctx, key, rl, token, tokErr)
 	h.opts.Logger.Info("rendered", zap.String("key", key), zap.Duration("duration", time.Since(start)),
 		zap.Bool("stored", o.entry != nil), zap.String("not_stored", o.why), zap.Error(o.err))
 	return &fillResult{rendered: o, owner: owner}

@@ -33,9 +33,15 @@ func (o *rendered) failed() bool {
 // fresh asks the origin for a new render rather than a copy it cached (see
 // Options.NextPreviewID).
 func (h *Handler) renderAndStore(ctx context.Context, key string, rl *rule, fresh bool) *rendered {
+	token, tokErr := h.opts.Backend.Token(ctx, key)
+	return h.renderAndStoreWith(ctx, key, rl, fresh, token, tokErr)
+}
+
+// renderAndStoreWith is renderAndStore with the token already taken (a
+// cold fill takes it with the lock; tokErr: taking it failed).
+func (h *Handler) renderAndStoreWith(ctx context.Context, key string, rl *rule, fresh bool, token int64, tokErr error) *rendered {
 	store := h.opts.Backend
-	tick := h.local.tick()
-	token, tokErr := store.Token(ctx, key)
+	tick := h.local.tick() // before the render (the token may be older)
 	if tokErr != nil {
 		h.storeTrouble("store unavailable: rendering without storing", key, tokErr)
 	}
@@ -54,7 +60,7 @@ func (h *Handler) renderAndStore(ctx context.Context, key string, rl *rule, fres
 		return &rendered{resp: resp, why: "store-unavailable"}
 	}
 	page := h.pageOf(key, rl, resp, token)
-	finishStored(page, true)
+	h.l1.codec.finishStored(page)
 	seen := h.l1.mark()
 	stored, err := store.Put(ctx, key, token, page, h.ttl(page))
 	switch {

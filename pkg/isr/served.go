@@ -27,7 +27,7 @@ type served struct {
 	sent    string
 	etag    string    // the page's ETag, as stored
 	lastMod time.Time // Last-Modified, or zero
-	limit   int64     // the most bytes a decoded body may have
+	codec   *codec
 	dyn     atomic.Pointer[dynHeaders]
 }
 
@@ -53,10 +53,9 @@ type dynHeaders struct {
 	stateV, ageV, statusV []string
 }
 
-// newServed prepares p for answering. Decoding a body stops past limit
-// bytes.
-func newServed(p *Page, limit int64) *served {
-	s := &served{page: p, hdr: make(http.Header, len(p.Header)), limit: limit}
+// newServed prepares p for answering, transcoding with codec.
+func newServed(p *Page, codec *codec) *served {
+	s := &served{page: p, hdr: make(http.Header, len(p.Header)), codec: codec}
 	for k, vs := range p.Header { // StoredHeader keeps "ETag" as spelled
 		ck := http.CanonicalHeaderKey(k)
 		s.hdr[ck] = append(s.hdr[ck], vs...)
@@ -118,13 +117,13 @@ func (s *served) build(enc string) *rep {
 	}
 	body := p.Body
 	if enc != stored {
-		dec, err := decode(p.Body, stored, s.limit)
+		dec, err := s.codec.decode(p.Body, stored)
 		if err != nil {
 			return nil
 		}
 		body = dec
 		if enc != encIdentity {
-			if body, err = encode(dec, enc); err != nil {
+			if body, err = s.codec.encode(dec, enc); err != nil {
 				return nil
 			}
 		}

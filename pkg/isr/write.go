@@ -40,7 +40,7 @@ func cacheStatus(state, params string) string {
 func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, e *Entry, state, params string) {
 	s := e.served
 	if s == nil {
-		s = newServed(e.Page, h.opts.MaxBodyBytes)
+		s = newServed(e.Page, h.l1.codec)
 	}
 	rp := s.pick(r.Header["Accept-Encoding"])
 	ttl, hasTTL := int64(e.Fresh/time.Second), e.Fresh != Forever && state != stateMiss

@@ -312,6 +312,29 @@ func (b *Breaker) TryLock(ctx context.Context, key string, ttl time.Duration) (i
 	return breakerLock{b: b, l: l}, nil
 }
 
+// TryLockToken is the wrapped backend's TryLockToken through the breaker
+// (see isr.LockTokener), or TryLock, Get and Token through it when the
+// backend has none.
+func (b *Breaker) TryLockToken(ctx context.Context, key string, ttl time.Duration) (isr.Lock, *isr.Entry, int64, error) {
+	lt, ok := b.next.(isr.LockTokener)
+	if !ok {
+		return isr.LockGetToken(ctx, b, key, ttl)
+	}
+	var (
+		l     isr.Lock
+		e     *isr.Entry
+		token int64
+	)
+	err := b.call(ctx, func(ctx context.Context) (err error) {
+		l, e, token, err = lt.TryLockToken(ctx, key, ttl)
+		return err
+	})
+	if l != nil {
+		l = breakerLock{b: b, l: l}
+	}
+	return l, e, token, err
+}
+
 // Listen passes through to the wrapped backend's bus.
 func (b *Breaker) Listen(ctx context.Context, fn func(isr.Event)) error {
 	return b.next.Listen(ctx, fn)

@@ -397,3 +397,31 @@ func TestBreakerLockAndListen(t *testing.T) {
 		t.Fatalf("Listen while open: %v", err)
 	}
 }
+
+// TestTryLockTokenFallback: over a backend without TryLockToken, the
+// breaker's TryLockToken takes the lock, then reads the page or takes a
+// token, each call through the breaker (a failing store is counted).
+func TestTryLockTokenFallback(t *testing.T) {
+	t.Parallel()
+	f := newFlaky()
+	b := newTestBreaker(f, isrtest.NewClock(time.Unix(1000, 0)))
+	ctx := context.Background()
+	l, e, token, err := b.TryLockToken(ctx, "/p", time.Minute)
+	if err != nil || l == nil || e != nil || token != 1 {
+		t.Fatalf("TryLockToken on a cold key = %v, %v, %d, %v; want the lock and token 1", l, e, token, err)
+	}
+	if _, _, _, err := b.TryLockToken(ctx, "/p", time.Minute); !errors.Is(err, isr.ErrLocked) {
+		t.Fatalf("second TryLockToken: %v, want ErrLocked", err)
+	}
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.set(errors.New("store down"))
+	l, _, _, err = b.TryLockToken(ctx, "/p", time.Minute)
+	if l == nil || err == nil {
+		t.Fatalf("TryLockToken with the store failing after the lock = %v, %v; want the lock and the error", l, err)
+	}
+	if f.count() == 0 {
+		t.Error("the failing calls did not reach the backend")
+	}
+}

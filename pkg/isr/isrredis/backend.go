@@ -72,6 +72,9 @@ var tokenLua string
 //go:embed lua/put.lua
 var putLua string
 
+//go:embed lua/locktoken.lua
+var lockTokenLua string
+
 //go:embed lua/invalidate.lua
 var invalidateLua string
 
@@ -94,6 +97,7 @@ type Backend struct {
 	onApply    func(time.Duration)
 
 	get, token, put, invalidate, tag *redis.Script
+	lockToken                        *redis.Script
 	heartbeatScript, replicasScript  *redis.Script
 	acks                             ackWaits // Confirm calls waiting
 
@@ -156,6 +160,7 @@ func New(client redis.UniversalClient, opts *Options) *Backend {
 		put:           redis.NewScript(putLua),
 		invalidate:    redis.NewScript(invalidateLua),
 		tag:           redis.NewScript(tagLua),
+		lockToken:     redis.NewScript(lockTokenLua),
 
 		heartbeatScript: redis.NewScript(heartbeatLua),
 		replicasScript:  redis.NewScript(replicasLua),

@@ -27,7 +27,6 @@ func (c *countCalls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
 }
 
-
 // BenchmarkHandlerColdMiss measures what a cold page costs a Redis-backed
 // replica over the render itself: the Handler answers a new path each
 // time, the origin renders a 10 KiB HTML page in process and at once, so

@@ -18,9 +18,13 @@ import (
 // oldest are left to expire by their TTL.
 const maxOrphans = 1024
 
-// releaseLua deletes a lock if it still holds the given value (redislock's
-// own release script, run here for locks this process has no handle of).
-var releaseLua = redis.NewScript(`if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`)
+// releaseLua deletes a lock if it still holds the given value, and
+// refreshLua extends it: redislock's own scripts, run here for every lock,
+// whether redislock or locktoken.lua took it.
+var (
+	releaseLua = redis.NewScript(`if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`)
+	refreshLua = redis.NewScript(`if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`)
+)
 
 // TryLock obtains the lock for key without retrying (redislock with
 // NoRetry). It returns isr.ErrLocked (unwrapped) when another holder has
@@ -51,7 +55,52 @@ func (b *Backend) TryLock(ctx context.Context, key string, ttl time.Duration) (i
 		b.orphans.add(lk, tok, ttl)
 		return nil, fmt.Errorf("isrredis: lock %q: %w", key, err)
 	}
-	return &lock{l: l, b: b, ttl: ttl}, nil
+	return &lock{b: b, key: l.Key(), value: l.Token(), ttl: ttl}, nil
+}
+
+// TryLockToken implements isr.LockTokener: it takes key's lock without
+// retrying and, under it, returns the entry stored under key, or when none
+// is the key's *isr.FailedError (as Get) or a fencing token, in one script
+// (locktoken.lua). It returns
+// isr.ErrLocked (unwrapped) when another holder has the lock. A lock
+// request whose outcome is unknown is remembered as TryLock's are.
+func (b *Backend) TryLockToken(ctx context.Context, key string, ttl time.Duration) (isr.Lock, *isr.Entry, int64, error) {
+	if ttl < time.Millisecond {
+		return nil, nil, 0, fmt.Errorf("isrredis: lock %q: ttl %v is under 1ms", key, ttl)
+	}
+	b.releaseOrphans(ctx)
+	tok, err := newLockToken()
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("isrredis: lock %q: %w", key, err)
+	}
+	lk := b.lockKey(key)
+	res, err := b.lockToken.Run(ctx, b.client, []string{lk, b.pageKey(key), b.failKey(key)}, tok, ms(ttl), ms(b.fenceTTL)).Slice()
+	if err != nil {
+		b.orphans.add(lk, tok, ttl)
+		return nil, nil, 0, fmt.Errorf("isrredis: lock %q: %w", key, err)
+	}
+	code, _ := res[0].(int64)
+	if code == 0 {
+		return nil, nil, 0, isr.ErrLocked
+	}
+	l := &lock{b: b, key: lk, value: tok, ttl: ttl}
+	if n, ok := res[len(res)-1].(int64); len(res) == 2 && ok {
+		switch code {
+		case 2:
+			return l, nil, n, nil
+		case 3:
+			return l, nil, 0, fmt.Errorf("isrredis: get %q: %w", key, &isr.FailedError{RetryAfter: time.Duration(n) * time.Millisecond})
+		}
+	}
+	e, err := decodeEntry(res[1:])
+	if err != nil {
+		return l, nil, 0, fmt.Errorf("isrredis: lock %q: page: %w", key, err)
+	}
+	if e.Page.Key != key { // a hash collision of two keys: the page is not ours
+		n, err := b.Token(ctx, key)
+		return l, nil, n, err
+	}
+	return l, e, 0, nil
 }
 
 // newLockToken returns a random lock value (redislock's format).
@@ -78,11 +127,11 @@ func (b *Backend) releaseOrphans(ctx context.Context) {
 	}
 }
 
-// lock is a held redislock lock.
+// lock is a held lock: its key and the value that proves it is ours.
 type lock struct {
-	l   *redislock.Lock
-	b   *Backend
-	ttl time.Duration // the longest the lock can still live, for orphans
+	b          *Backend
+	key, value string
+	ttl        time.Duration // the longest the lock can still live, for orphans
 }
 
 // Refresh extends the lock to ttl from now, or returns isr.ErrLockLost.
@@ -90,14 +139,14 @@ func (l *lock) Refresh(ctx context.Context, ttl time.Duration) error {
 	if ttl < time.Millisecond {
 		return fmt.Errorf("isrredis: refresh lock: ttl %v is under 1ms", ttl)
 	}
-	err := l.l.Refresh(ctx, ttl, nil)
-	if errors.Is(err, redislock.ErrNotObtained) || errors.Is(err, redislock.ErrLockNotHeld) {
-		return isr.ErrLockLost
-	}
+	n, err := refreshLua.Run(ctx, l.b.client, []string{l.key}, l.value, ms(ttl)).Int64()
 	if err != nil {
 		// The refresh may still be applied later: a release must know.
 		l.ttl = max(l.ttl, ttl)
 		return fmt.Errorf("isrredis: refresh lock: %w", err)
+	}
+	if n == 0 {
+		return isr.ErrLockLost
 	}
 	l.ttl = ttl
 	return nil
@@ -106,13 +155,13 @@ func (l *lock) Refresh(ctx context.Context, ttl time.Duration) error {
 // Release gives the lock up, or returns isr.ErrLockLost if it had expired.
 // A release that fails (Redis does not answer) is retried as an orphan's.
 func (l *lock) Release(ctx context.Context) error {
-	err := l.l.Release(ctx)
-	if errors.Is(err, redislock.ErrLockNotHeld) || errors.Is(err, redislock.ErrNotObtained) {
-		return isr.ErrLockLost
-	}
+	n, err := releaseLua.Run(ctx, l.b.client, []string{l.key}, l.value).Int64()
 	if err != nil {
-		l.b.orphans.add(l.l.Key(), l.l.Token(), l.ttl)
+		l.b.orphans.add(l.key, l.value, l.ttl)
 		return fmt.Errorf("isrredis: release lock: %w", err)
+	}
+	if n == 0 {
+		return isr.ErrLockLost
 	}
 	return nil
 }
