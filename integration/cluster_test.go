@@ -49,7 +49,8 @@ func (c *cluster) store() *isrredis.Backend {
 }
 
 // entry reads the page stored under key through a backend of its own, as
-// any replica would see it in Redis. It returns nil if no page is stored.
+// any replica would see it in Redis, its body decoded as the origin sent
+// it. It returns nil if no page is stored.
 func (c *cluster) entry(t *testing.T, key string) *isr.Entry {
 	t.Helper()
 	e, err := c.store().Get(t.Context(), key)
@@ -59,6 +60,13 @@ func (c *cluster) entry(t *testing.T, key string) *isr.Entry {
 	if err != nil {
 		t.Fatalf("Get(%q) from Redis: %v", key, err)
 	}
+	body, err := isr.DecodedBody(e.Page) // the cache may have compressed it
+	if err != nil {
+		t.Fatalf("Get(%q) from Redis: body: %v", key, err)
+	}
+	p := *e.Page
+	p.Body, p.Encoding = body, ""
+	e.Page = &p
 	return e
 }
 

@@ -48,6 +48,11 @@ func testProcessRevalidate(t *testing.T, bin string) {
 	eventually(t, "p2 serves v2", serves(t.Context(), c.client, p2.URL+path, version(path, 2), "HIT"))
 
 	checkRevalidateGuard(t, c, p1.URL)
+	// Log lines are buffered: a stopped replica has written them all.
+	for _, p := range []*process{p1, p2} {
+		p.signal(t, syscall.SIGTERM)
+		p.wait(t)
+	}
 	for _, p := range []*process{p1, p2} {
 		if strings.Contains(p.stdout.String(), testSecret) || strings.Contains(p.stderr.String(), testSecret) {
 			t.Errorf("%s's output contains the revalidation token", p.Name)

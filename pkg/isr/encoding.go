@@ -27,6 +27,16 @@ func ValidEncoding(enc string) bool {
 	return enc == encIdentity || enc == encBr || enc == encGzip
 }
 
+// DecodedBody returns p's body as the origin sent it: decompressed when the
+// cache compressed it (p.Encoding), else p.Body itself. It is for tools and
+// tests that look at stored pages; answers never need it.
+func DecodedBody(p *Page) ([]byte, error) {
+	if p.Encoding == encIdentity {
+		return p.Body, nil
+	}
+	return newCodec(1<<30).decode(p.Body, p.Encoding)
+}
+
 // Compression settings of stored pages.
 const (
 	// minCompressBytes is the smallest body the cache compresses: below
