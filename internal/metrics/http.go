@@ -18,7 +18,7 @@ var (
 	bypassReasons = []string{
 		"method", "authorization", "cookie", "range", "upgrade", "route",
 		"status", "set-cookie", "private", "no-store", "vary", "too-large",
-		"next-asset", "too-many-variants", "variant-mismatch",
+		"next-asset", "too-many-variants", "variant-mismatch", "rsc-param",
 	}
 	revalidateResults = []isr.Result{
 		isr.ResultRegenerated, isr.ResultStale, isr.ResultDeleted, isr.ResultNotCached, isr.ResultFailed,

@@ -35,8 +35,10 @@ type Handler struct {
 	backoff backoffs           // keys not to regenerate for a while
 	seqs    sequences          // last event number per shard seen by Run
 
-	nextWarning  sync.Once // the warning that NextPreviewID is missing
-	nextRejected sync.Once // the warning that Next ignored the preview id
+	nextWarning     sync.Once   // the warning that NextPreviewID is missing
+	nextRejected    sync.Once   // the warning that Next ignored the preview id
+	nextRSCRedirect sync.Once   // the warning that Next redirected an RSC request
+	variantWarn     everyMinute // the warning that a page has too many variants
 
 	bg       context.Context // parent of background work; cancelled by Shutdown
 	cancelBG context.CancelFunc

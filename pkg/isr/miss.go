@@ -55,6 +55,10 @@ func (h *Handler) serveMiss(w http.ResponseWriter, r *http.Request, key string, 
 			params = "fwd=uri-miss; collapsed"
 		}
 		h.writePage(w, r, o.entry, stateMiss, params)
+	case o.resp != nil && o.why == reasonVary && !sameVaried(o.resp.Header, r):
+		// The answer varies on a header this visitor sent otherwise than
+		// the cache's request did: it gets its own from the origin.
+		h.serveBypass(w, r, reasonVary)
 	case o.resp != nil && (res.owner == me || shareable(o.why)):
 		writeResponse(w, r, o.resp, "fwd=uri-miss; detail=not-stored-"+o.why)
 	case o.resp != nil || errors.Is(o.err, ErrTooLarge):
@@ -72,10 +76,11 @@ func (h *Handler) serveMiss(w http.ResponseWriter, r *http.Request, key string, 
 
 // shareable reports whether an unstored response may be given to every
 // visitor waiting on the same fill. An answer the origin marked private,
-// no-store, no-cache or s-maxage=0, or that sets a cookie or varies on
-// what the key does not hold, is the visitor's own: the others get theirs.
+// no-store, no-cache or s-maxage=0, or that sets a cookie, is the visitor's
+// own: the others get theirs. One that varies on what the key does not
+// hold goes to the visitors it is right for (sameVaried).
 func shareable(why string) bool {
-	return why != reasonSetCookie && why != reasonPrivate && why != reasonNoStore && why != reasonVary
+	return why != reasonSetCookie && why != reasonPrivate && why != reasonNoStore
 }
 
 // fill produces the page for a cold key. Once per poll it looks at the

@@ -9,11 +9,11 @@ import (
 // Next.js origins. An App Router page answers with HTML, or with its RSC
 // payload when the request carries the RSC header (client navigations and
 // prefetches), and says so in Vary. Next's client adds a "_rsc" query value
-// computed from those headers. A Pages Router page has a data route,
-// /_next/data/<buildId>/<path>.json. Each of these answers is stored as a
-// variant of the page (see VariantSep), keyed by exactly the request values
-// it depends on, which are forwarded to the origin as the visitor sent
-// them; regenerations replay them.
+// computed from those headers (see nextrsc.go). A Pages Router page has a
+// data route, /_next/data/<buildId>/<path>.json. Each of these answers is
+// stored as a variant of the page (see VariantSep), keyed by the request
+// headers it depends on, which are forwarded to the origin;
+// regenerations replay them.
 const (
 	// rscParam is the query parameter Next's client adds to RSC requests.
 	rscParam = "_rsc"
@@ -33,10 +33,12 @@ const (
 
 // variantHeaders are the request headers a Next.js answer depends on besides
 // its URL. A request's non-empty values of these are part of its key, and a
-// Vary naming only these (and Accept-Encoding) is storable.
+// Vary naming only these (and Accept-Encoding) is storable. Next-Url is not
+// one of them: an answer that varies on it (an interceptable page) is
+// passed through.
 var variantHeaders = []string{
 	"Rsc", "Next-Router-Prefetch", "Next-Router-Segment-Prefetch",
-	"Next-Router-State-Tree", "Next-Url", "X-Nextjs-Data",
+	"Next-Router-State-Tree", "X-Nextjs-Data",
 }
 
 // requestVariant returns the page path p's request r is for, and the
@@ -52,17 +54,6 @@ func requestVariant(r *http.Request, p string) (page string, v url.Values) {
 				v = url.Values{}
 			}
 			v.Set(strings.ToLower(name), s)
-		}
-	}
-	// An empty _rsc counts too: Next's client sends a bare "?_rsc" when no
-	// router header is set, and Next redirects a request without it (307
-	// to "?_rsc"), which would loop if the origin never got it.
-	if strings.Contains(r.URL.RawQuery, rscParam) {
-		if q := r.URL.Query(); q.Has(rscParam) {
-			if v == nil {
-				v = url.Values{}
-			}
-			v.Set(rscParam, q.Get(rscParam))
 		}
 	}
 	return p, v
@@ -96,23 +87,25 @@ func dataPath(build, page string) string {
 }
 
 // applyVariant makes r, a synthetic request for a page, ask for the variant
-// v: the data route's path, the captured headers and the _rsc value.
+// v: the data route's path, the captured headers, and for an RSC request
+// the _rsc value Next expects for them.
 func applyVariant(r *http.Request, v url.Values) {
 	for name, vs := range v {
-		switch name {
-		case dataVariant:
+		if name == dataVariant {
 			raw := dataPath(vs[0], r.URL.EscapedPath())
 			r.URL.Path, _ = url.PathUnescape(raw)
 			r.URL.RawPath = raw
-		case rscParam:
-			q := rscParam + "=" + url.QueryEscape(vs[0])
-			if r.URL.RawQuery != "" {
-				q = r.URL.RawQuery + "&" + q
-			}
-			r.URL.RawQuery = q
-		default:
-			r.Header.Set(name, vs[0])
+			continue
 		}
+		r.Header.Set(name, vs[0])
+	}
+	if r.Header.Get("Rsc") == "1" {
+		sha, _ := rscHashes(r.Header)
+		q := rscParam + "=" + sha
+		if r.URL.RawQuery != "" {
+			q = r.URL.RawQuery + "&" + q
+		}
+		r.URL.RawQuery = q
 	}
 }
 

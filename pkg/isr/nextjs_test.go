@@ -24,18 +24,19 @@ const nextVary = "rsc, next-router-state-tree, next-router-prefetch, next-router
 type nextOrigin struct {
 	previewID string
 
-	mu       sync.Mutex
-	version  map[string]int    // page → content version (the "CMS")
-	cached   map[string]int    // page → version in Next's own cache
-	stale    map[string]bool   // page → Next reports its copy STALE
-	renders  map[string]int    // page → renders
-	requests []*http.Request   // every request seen
-	override map[string]string // page → Content-Type forced on RSC answers
+	mu        sync.Mutex
+	version   map[string]int    // page → content version (the "CMS")
+	cached    map[string]int    // page → version in Next's own cache
+	stale     map[string]bool   // page → Next reports its copy STALE
+	renders   map[string]int    // page → renders
+	requests  []*http.Request   // every request seen
+	override  map[string]string // page → Content-Type forced on RSC answers
+	intercept map[string]bool   // pages an interception route can match
 }
 
 func newNextOrigin(previewID string) *nextOrigin {
 	return &nextOrigin{previewID: previewID, version: map[string]int{}, cached: map[string]int{},
-		stale: map[string]bool{}, renders: map[string]int{}, override: map[string]string{}}
+		stale: map[string]bool{}, renders: map[string]int{}, override: map[string]string{}, intercept: map[string]bool{}}
 }
 
 func (o *nextOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -75,6 +76,11 @@ func (o *nextOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Nextjs-Cache", state)
 	h.Set("Cache-Control", "s-maxage=60, stale-while-revalidate=31535940")
 	h.Set("Vary", nextVary)
+	from := ""
+	if o.intercept[page] {
+		h.Set("Vary", nextVary+", Next-Url")
+		from = " from=" + r.Header.Get("Next-Url")
+	}
 	h.Set("X-Nextjs-Stale-Time", "300")
 	switch kind {
 	case "rsc":
@@ -82,7 +88,7 @@ func (o *nextOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ct := o.override[page]; ct != "" {
 			h.Set("Content-Type", ct)
 		}
-		fmt.Fprintf(w, "0:rsc %s v%d prefetch=%s", page, v, r.Header.Get("Next-Router-Prefetch"))
+		fmt.Fprintf(w, "0:rsc %s v%d prefetch=%s%s", page, v, r.Header.Get("Next-Router-Prefetch"), from)
 	case "data":
 		h.Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"pageProps":{"page":%q,"v":%d}}`, page, v)
@@ -124,9 +130,29 @@ func newNextRig(t *testing.T, o *nextOrigin, opts isr.Options) *rig {
 }
 
 var (
-	rscNav      = []string{"RSC", "1", "Next-Router-State-Tree", "%5B%22%22%5D"}
-	rscPrefetch = []string{"RSC", "1", "Next-Router-Prefetch", "1"}
+	rscNav      = []string{"RSC", "1", "Next-Router-State-Tree", "%5B%22%22%5D", "Next-Url", "/"}
+	rscPrefetch = []string{"RSC", "1", "Next-Router-Prefetch", "1", "Next-Url", "/"}
 )
+
+// withRSC returns path with the _rsc value Next's client computes for the
+// request headers hdr (name, value pairs), as a browser sends it.
+func withRSC(path string, hdr ...string) string {
+	h := http.Header{}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		h.Set(hdr[i], hdr[i+1])
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + "_rsc=" + isr.RSCParam(h)
+}
+
+// getRSC is r.get of path with the right _rsc for hdr.
+func getRSC(t *testing.T, r *rig, path string, hdr ...string) answer {
+	t.Helper()
+	return r.get(t, withRSC(path, hdr...), hdr...)
+}
 
 func wantBody(t *testing.T, a answer, state, contentType, body string) {
 	t.Helper()
@@ -143,13 +169,12 @@ func TestNextVariantsStoredApart(t *testing.T) {
 	html, rsc, pre := "<html>/posts/1 v0</html>", "0:rsc /posts/1 v0 prefetch=", "0:rsc /posts/1 v0 prefetch=1"
 	for _, state := range []string{"MISS", "HIT"} {
 		wantBody(t, r.get(t, "/posts/1"), state, "text/html", html)
-		wantBody(t, r.get(t, "/posts/1?_rsc=nav1", rscNav...), state, "text/x-component", rsc)
-		wantBody(t, r.get(t, "/posts/1?_rsc=pre1", rscPrefetch...), state, "text/x-component", pre)
+		wantBody(t, getRSC(t, r, "/posts/1", rscNav...), state, "text/x-component", rsc)
+		wantBody(t, getRSC(t, r, "/posts/1", rscPrefetch...), state, "text/x-component", pre)
 	}
-	// A page request never gets the RSC payload, whatever else it carries:
-	// _rsc without the RSC header is a variant of its own.
-	wantBody(t, r.get(t, "/posts/1?_rsc=nav1"), "MISS", "text/html", html)
-	hit := r.get(t, "/posts/1?_rsc=nav1", rscNav...)
+	// A page request never gets the RSC payload, whatever else it carries.
+	wantBody(t, r.get(t, "/posts/1?_rsc=nav1", "Next-Url", "/"), "HIT", "text/html", html)
+	hit := getRSC(t, r, "/posts/1", rscNav...)
 	if v := hit.header.Get("Vary"); v != nextVary {
 		t.Errorf("served Vary = %q, want Next's %q", v, nextVary)
 	}
@@ -160,12 +185,14 @@ func TestNextVariantsStoredApart(t *testing.T) {
 		t.Errorf("served X-Nextjs-Cache = %q: Next's own cache state is not the page's", c)
 	}
 	seen := o.seen("/posts/1")
-	if len(seen) != 4 {
-		t.Fatalf("origin got %d requests for /posts/1, want 4 (one per variant)", len(seen))
+	if len(seen) != 3 {
+		t.Fatalf("origin got %d requests for /posts/1, want 3 (one per variant)", len(seen))
 	}
 	nav := seen[1]
-	if nav.URL.Query().Get("_rsc") != "nav1" || nav.Header.Get("RSC") != "1" || nav.Header.Get("Next-Router-State-Tree") != "%5B%22%22%5D" {
-		t.Errorf("the navigation reached the origin as %s %v, want _rsc and its headers as sent", nav.URL, nav.Header)
+	wantRSC := isr.RSCParam(http.Header{"Next-Router-State-Tree": {"%5B%22%22%5D"}}) // without the visitor's Next-Url
+	if nav.URL.Query().Get("_rsc") != wantRSC || nav.Header.Get("RSC") != "1" || nav.Header.Get("Next-Router-State-Tree") != "%5B%22%22%5D" ||
+		nav.Header.Get("Next-Url") != "" {
+		t.Errorf("the navigation reached the origin as %s %v, want its router headers, no Next-Url and the _rsc Next expects", nav.URL, nav.Header)
 	}
 	if seen[0].Header.Get("RSC") != "" || seen[0].URL.RawQuery != "" {
 		t.Errorf("the page request reached the origin as %s %v, want no variant", seen[0].URL, seen[0].Header)
@@ -177,7 +204,7 @@ func TestNextRevalidateRendersOnceForAllVariants(t *testing.T) {
 	o := newNextOrigin("preview-id-secret")
 	r := newNextRig(t, o, isr.Options{NextPreviewID: func() string { return "preview-id-secret" }})
 	r.get(t, "/posts/1")
-	r.get(t, "/posts/1?_rsc=nav1", rscNav...)
+	getRSC(t, r, "/posts/1", rscNav...)
 	r.get(t, "/_next/data/b1/posts/1.json", "X-Nextjs-Data", "1")
 	if n := o.rendersOf("/posts/1"); n != 1 {
 		t.Fatalf("Next rendered /posts/1 %d times for three variants, want 1", n)
@@ -191,7 +218,7 @@ func TestNextRevalidateRendersOnceForAllVariants(t *testing.T) {
 		t.Fatalf("Next rendered %d times after one revalidation, want 2 (one more)", n)
 	}
 	wantBody(t, r.get(t, "/posts/1"), "HIT", "text/html", "<html>/posts/1 v2</html>")
-	wantBody(t, r.get(t, "/posts/1?_rsc=nav1", rscNav...), "HIT", "text/x-component", "0:rsc /posts/1 v2 prefetch=")
+	wantBody(t, getRSC(t, r, "/posts/1", rscNav...), "HIT", "text/x-component", "0:rsc /posts/1 v2 prefetch=")
 	wantBody(t, r.get(t, "/_next/data/b1/posts/1.json", "X-Nextjs-Data", "1"), "HIT", "application/json", `{"pageProps":{"page":"/posts/1","v":2}}`)
 	withID := 0
 	for _, req := range append(o.seen("/posts/1"), o.seen("/_next/data/b1/posts/1.json")...) {
@@ -232,7 +259,7 @@ func TestNextMismatchNotStored(t *testing.T) {
 	o.override["/posts/1"] = "text/html; charset=utf-8"
 	r := newNextRig(t, o, isr.Options{})
 	for range 2 {
-		a := r.get(t, "/posts/1?_rsc=nav1", rscNav...)
+		a := getRSC(t, r, "/posts/1", rscNav...)
 		if wantState(t, a, "MISS"); !strings.Contains(a.header.Get("Cache-Status"), "not-stored-variant-mismatch") {
 			t.Fatalf("an RSC request answered with HTML: Cache-Status %q, want not stored", a.header.Get("Cache-Status"))
 		}
@@ -255,13 +282,20 @@ func TestNextAssetsPassThrough(t *testing.T) {
 func TestVariantsBounded(t *testing.T) {
 	t.Parallel()
 	o := newNextOrigin("")
-	r := newNextRig(t, o, isr.Options{})
+	core, logs := observer.New(zap.WarnLevel)
+	r := newNextRig(t, o, isr.Options{Logger: zap.New(core)})
 	for i := range isr.MaxVariants {
-		wantState(t, r.get(t, fmt.Sprintf("/posts/1?_rsc=%d", i), rscNav...), "MISS")
+		seg := []string{"RSC", "1", "Next-Router-Segment-Prefetch", fmt.Sprintf("/seg%d", i)}
+		wantState(t, getRSC(t, r, "/posts/1", seg...), "MISS")
 	}
-	a := r.get(t, "/posts/1?_rsc=one-too-many", rscNav...)
-	if !strings.Contains(a.header.Get("Cache-Status"), "not-stored-too-many-variants") || a.status != 200 {
-		t.Fatalf("variant #%d: %d %q, want served unstored", isr.MaxVariants+1, a.status, a.header.Get("Cache-Status"))
+	for i := range 3 {
+		a := getRSC(t, r, "/posts/1", "RSC", "1", "Next-Router-Segment-Prefetch", fmt.Sprintf("/one-too-many/%d", i))
+		if !strings.Contains(a.header.Get("Cache-Status"), "not-stored-too-many-variants") || a.status != 200 {
+			t.Fatalf("variant #%d: %d %q, want served unstored", isr.MaxVariants+1+i, a.status, a.header.Get("Cache-Status"))
+		}
+	}
+	if n := logs.FilterMessageSnippet("too many").Len(); n != 1 {
+		t.Errorf("%d warnings for 3 refused variants within a minute, want 1", n)
 	}
 }
 
@@ -284,6 +318,57 @@ func TestNextWrongPreviewIDWarnsAndIsNeverLogged(t *testing.T) {
 		line := e.Message + fmt.Sprint(e.ContextMap())
 		if strings.Contains(line, id) {
 			t.Fatalf("a log line holds the preview id: %s", line)
+		}
+	}
+}
+
+// TestNextPrefetchSharedAcrossReferrers: a page's prefetch is one stored
+// answer, whatever page the browser is on (Next-Url, and so _rsc, differ).
+func TestNextPrefetchSharedAcrossReferrers(t *testing.T) {
+	t.Parallel()
+	o := newNextOrigin("")
+	r := newNextRig(t, o, isr.Options{})
+	prefetch := func(from string) []string {
+		return []string{"RSC", "1", "Next-Router-Prefetch", "1", "Next-Router-Segment-Prefetch", "/_tree", "Next-Url", from}
+	}
+	wantState(t, getRSC(t, r, "/posts/1", prefetch("/")...), "MISS")
+	for i := range 50 {
+		wantState(t, getRSC(t, r, "/posts/1", prefetch(fmt.Sprintf("/posts/%d", i))...), "HIT")
+	}
+	if n := len(o.seen("/posts/1")); n != 1 {
+		t.Errorf("the origin got %d prefetches of /posts/1 from 51 pages, want 1", n)
+	}
+}
+
+// TestNextWrongRSCParamGoesToOrigin: an RSC request whose _rsc Next would
+// redirect is passed to Next as sent, never answered from the cache.
+func TestNextWrongRSCParamGoesToOrigin(t *testing.T) {
+	t.Parallel()
+	o := newNextOrigin("")
+	r := newNextRig(t, o, isr.Options{})
+	getRSC(t, r, "/posts/1", rscPrefetch...) // stored
+	a := r.get(t, "/posts/1?_rsc=forged", rscPrefetch...)
+	if wantState(t, a, "BYPASS"); !strings.Contains(a.header.Get("Cache-Status"), "detail=rsc-param") {
+		t.Errorf("Cache-Status %q, want detail=rsc-param", a.header.Get("Cache-Status"))
+	}
+	seen := o.seen("/posts/1")
+	if last := seen[len(seen)-1]; last.URL.Query().Get("_rsc") != "forged" || last.Header.Get("Next-Url") != "/" {
+		t.Errorf("the origin got %s %v, want the visitor's request as sent", last.URL, last.Header)
+	}
+}
+
+// TestNextInterceptedPageNotShared: an answer that varies on Next-Url (a
+// page an interception route can match) is never stored, and each visitor
+// gets the answer for the page it is on.
+func TestNextInterceptedPageNotShared(t *testing.T) {
+	t.Parallel()
+	o := newNextOrigin("")
+	o.intercept["/photo/1"] = true
+	r := newNextRig(t, o, isr.Options{})
+	for _, from := range []string{"/", "/feed", "/"} {
+		a := getRSC(t, r, "/photo/1", "RSC", "1", "Next-Router-State-Tree", "%5B%22%22%5D", "Next-Url", from)
+		if a.header.Get("X-ISR-Cache") == "HIT" || !strings.HasSuffix(a.body, "from="+from) {
+			t.Fatalf("from %s: %s %q, want the answer for %s, not stored", from, a.header.Get("X-ISR-Cache"), a.body, from)
 		}
 	}
 }

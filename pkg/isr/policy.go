@@ -26,6 +26,7 @@ const (
 	reasonAsset     = "next-asset"        // Next.js build assets: passed through
 	reasonVariants  = "too-many-variants" // past MaxVariants for the page
 	reasonMismatch  = "variant-mismatch"  // HTML for an RSC request, or the reverse
+	reasonRSCParam  = "rsc-param"         // an RSC request whose _rsc Next would redirect
 )
 
 // bypassReason says why r, for the page path p and its variant v, must not
@@ -34,6 +35,8 @@ func bypassReason(r *http.Request, p string, v url.Values) string {
 	switch {
 	case nextAsset(p):
 		return reasonAsset
+	case rscMismatch(r):
+		return reasonRSCParam
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
 		return reasonMethod
 	case r.Header.Get("Authorization") != "":
@@ -92,6 +95,29 @@ func unstorable(resp *Response) string {
 		}
 	}
 	return ""
+}
+
+// sameVaried reports whether an answer with header h, which the origin gave
+// to the cache's own request for r's key, is right for r as well (RFC 9111
+// §4.1): for every header its Vary names that the key does not capture, r
+// has the value the cache's request had (none, or originUserAgent).
+func sameVaried(h http.Header, r *http.Request) bool {
+	for _, v := range h.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			switch f = strings.TrimSpace(f); {
+			case f == "" || variantVary(f):
+			case f == "*":
+				return false
+			case strings.EqualFold(f, "User-Agent"):
+				if r.UserAgent() != originUserAgent {
+					return false
+				}
+			case r.Header.Get(f) != "":
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // cacheControl parses the Cache-Control directives of h, lower-cased.

@@ -67,8 +67,10 @@ func (h *Handler) renderAndStoreWith(ctx context.Context, key string, rl *rule, 
 	case errors.Is(err, ErrFenced):
 		return &rendered{resp: resp, why: "fenced", fenced: true}
 	case errors.Is(err, ErrTooManyVariants):
-		h.opts.Logger.Warn("variant not stored: its page has too many", zap.String("key", key),
-			zap.Int("max_variants", MaxVariants))
+		if h.variantWarn.allow(h.opts.Now()) {
+			h.opts.Logger.Warn("variant not stored: its page has too many (logged at most once a minute)",
+				zap.String("key", key), zap.Int("max_variants", MaxVariants))
+		}
 		return &rendered{resp: resp, why: reasonVariants}
 	case err != nil:
 		h.storeTrouble("store write failed", key, err)
@@ -97,13 +99,16 @@ func (h *Handler) keepLocal(key string, p *Page, tick uint64) {
 	h.local.put(key, e, tick, h.opts.Now())
 }
 
+// originUserAgent is the User-Agent of the cache's requests to the origin.
+const originUserAgent = "isrcache"
+
 // renderOrigin asks the origin for key, bounded by RenderTimeout. fresh
 // asks a Next.js origin to render anew (see Options.NextPreviewID).
 func (h *Handler) renderOrigin(ctx context.Context, key string, fresh bool) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.RenderTimeout)
 	defer cancel()
 	r := syntheticRequest(ctx, key)
-	r.Header.Set("User-Agent", "isrcache")
+	r.Header.Set("User-Agent", originUserAgent)
 	id := ""
 	if fresh && h.opts.NextPreviewID != nil {
 		id = h.opts.NextPreviewID()
@@ -114,8 +119,25 @@ func (h *Handler) renderOrigin(ctx context.Context, key string, fresh bool) (*Re
 	resp, err := h.opts.Origin.Render(ctx, r)
 	if err == nil {
 		h.checkNextCache(key, resp, fresh, id != "")
+		h.checkNextRedirect(key, resp)
 	}
 	return resp, err
+}
+
+// checkNextRedirect warns, once per Handler, when Next.js redirects the
+// cache's own RSC request to another _rsc: Next computes the value another
+// way than isrcache does (a newer Next), so RSC answers go uncached until
+// isrcache follows.
+func (h *Handler) checkNextRedirect(key string, resp *Response) {
+	if resp.Status != http.StatusTemporaryRedirect || variantOf(key).Get("rsc") != "1" ||
+		!strings.Contains(resp.Header.Get("Location"), rscParam) {
+		return
+	}
+	h.nextRSCRedirect.Do(func() {
+		h.opts.Logger.Warn("Next.js redirected the cache's RSC request to another _rsc value: it computes _rsc "+
+			"otherwise than this isrcache does, so RSC answers are passed through uncached",
+			zap.String("key", key), zap.String("location", clip(resp.Header.Get("Location"))))
+	})
 }
 
 // checkNextCache warns, once per Handler, when a Next.js origin (it sends

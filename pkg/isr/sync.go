@@ -126,3 +126,20 @@ func (w *waiters) wakeAll() {
 		delete(w.m, k)
 	}
 }
+
+// everyMinute lets a repeated log line through at most once a minute.
+type everyMinute struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+// allow reports whether the line may be logged at now.
+func (e *everyMinute) allow(now time.Time) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.last.IsZero() && now.Sub(e.last) < time.Minute {
+		return false
+	}
+	e.last = now
+	return true
+}

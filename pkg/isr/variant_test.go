@@ -30,11 +30,15 @@ func TestVariantKeys(t *testing.T) {
 	}{
 		{"/posts/1", nil, "/posts/1"},
 		{"/posts/1?utm=x", http.Header{"Cookie-Less": {"1"}}, "/posts/1"},
-		{"/posts/1?_rsc=ab1", http.Header{"Rsc": {"1"}}, "/posts/1#_rsc=ab1&rsc=1"},
-		{"/posts/1?_rsc", http.Header{"Rsc": {"1"}}, "/posts/1#_rsc=&rsc=1"},
-		{"/posts/1?_rsc=", http.Header{"Rsc": {"1"}}, "/posts/1#_rsc=&rsc=1"},
-		{"/posts/1?_rsc=ab1", http.Header{"Rsc": {"1"}, "Next-Router-Prefetch": {"1"}}, "/posts/1#_rsc=ab1&next-router-prefetch=1&rsc=1"},
+		{"/posts/1?_rsc=ab1", http.Header{"Rsc": {"1"}}, "/posts/1#rsc=1"},
+		{"/posts/1?_rsc", http.Header{"Rsc": {"1"}}, "/posts/1#rsc=1"},
+		{"/posts/1?_rsc=ab1", http.Header{"Rsc": {"1"}, "Next-Router-Prefetch": {"1"}}, "/posts/1#next-router-prefetch=1&rsc=1"},
 		{"/posts/1", http.Header{"Rsc": {"1"}, "Next-Router-Segment-Prefetch": {"/_tree"}}, "/posts/1#next-router-segment-prefetch=%2F_tree&rsc=1"},
+		// Next-Url changes _rsc, not the answer: one key for every referrer.
+		{"/posts/1?_rsc=5CB68i4pnAekjehf", http.Header{"Rsc": {"1"}, "Next-Router-Prefetch": {"1"},
+			"Next-Router-Segment-Prefetch": {"/_tree"}, "Next-Url": {"/"}}, "/posts/1#next-router-prefetch=1&next-router-segment-prefetch=%2F_tree&rsc=1"},
+		{"/posts/1?_rsc=x", http.Header{"Rsc": {"1"}, "Next-Router-Prefetch": {"1"},
+			"Next-Router-Segment-Prefetch": {"/_tree"}, "Next-Url": {"/posts/2"}}, "/posts/1#next-router-prefetch=1&next-router-segment-prefetch=%2F_tree&rsc=1"},
 		{"/_next/data/b1/legacy/1.json?id=1", http.Header{"X-Nextjs-Data": {"1"}}, "/legacy/1#data=b1&x-nextjs-data=1"},
 		{"/_next/data/b1/index.json", nil, "/#data=b1"},
 		{"/_next/data/b1/.json", nil, "/_next/data/b1/.json"},
@@ -46,6 +50,51 @@ func TestVariantKeys(t *testing.T) {
 		if got := BaseKey(keyOf(tt.target, tt.hdr)); IsVariant(got) {
 			t.Errorf("BaseKey(%q) = %q is a variant", tt.want, got)
 		}
+	}
+}
+
+// TestRSCHashes checks the _rsc values against those Chromium sent to
+// Next.js 16.4.6 (and Next accepted), and the legacy form against Next's
+// hexHash run in Node.
+func TestRSCHashes(t *testing.T) {
+	for _, tt := range []struct {
+		hdr         http.Header
+		sha, legacy string
+	}{
+		{http.Header{"Next-Router-Prefetch": {"1"}, "Next-Router-Segment-Prefetch": {"/_tree"}, "Next-Url": {"/"}}, "5CB68i4pnAekjehf", "1r34m"},
+		{http.Header{"Next-Router-Prefetch": {"1"}, "Next-Router-Segment-Prefetch": {"/posts/$d$id/__PAGE__"}, "Next-Url": {"/"}}, "rPFJ6sB6zoGpSXxW", "ul2bu"},
+		{http.Header{"Next-Router-State-Tree": {"%5B%22%22%5D"}, "Next-Url": {"/posts/1"}}, "31tMWjOVvaDWyfUd", "vwwnt"},
+		{http.Header{"Next-Router-Prefetch": {"1"}, "Next-Url": {"é/ü"}}, "jepn4qdbgR4vPtvk", "1dh0y"},
+		{http.Header{"Next-Router-Prefetch": {"0"}}, "", ""}, // no router header Next counts
+		{http.Header{}, "", ""},
+	} {
+		sha, legacy := rscHashes(tt.hdr)
+		if sha != tt.sha || legacy != tt.legacy {
+			t.Errorf("rscHashes(%v) = %q, %q; want %q, %q", tt.hdr, sha, legacy, tt.sha, tt.legacy)
+		}
+	}
+}
+
+func TestRSCMismatch(t *testing.T) {
+	hdr := http.Header{"Rsc": {"1"}, "Next-Router-Prefetch": {"1"}, "Next-Router-Segment-Prefetch": {"/_tree"}, "Next-Url": {"/"}}
+	for target, want := range map[string]bool{
+		"/posts/1?_rsc=5CB68i4pnAekjehf": false, // the SHA-256 form
+		"/posts/1?_rsc=1r34m":            false, // the legacy form
+		"/posts/1?_rsc=other":            true,
+		"/posts/1":                       true, // Next redirects a missing _rsc too
+	} {
+		u, _ := url.ParseRequestURI(target)
+		if got := rscMismatch(&http.Request{URL: u, Header: hdr}); got != want {
+			t.Errorf("rscMismatch(%s) = %v, want %v", target, got, want)
+		}
+	}
+	u, _ := url.ParseRequestURI("/posts/1?_rsc")
+	if rscMismatch(&http.Request{URL: u, Header: http.Header{"Rsc": {"1"}}}) {
+		t.Error(`a bare "?_rsc" with no router header is what Next expects`)
+	}
+	u, _ = url.ParseRequestURI("/posts/1?_rsc=whatever")
+	if rscMismatch(&http.Request{URL: u, Header: http.Header{}}) {
+		t.Error("a page request (no RSC header) is never checked")
 	}
 }
 
