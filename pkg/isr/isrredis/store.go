@@ -21,19 +21,15 @@ const invalidateBatch = 128
 // the key's render failure backs off (see Fail), which costs a miss one
 // more round trip.
 func (b *Backend) Get(ctx context.Context, key string) (*isr.Entry, error) {
-	res, err := b.get.Run(ctx, b.client, []string{b.pageKey(key)}).Slice()
+	res, err := b.get.Run(ctx, b.client, []string{b.pageKey(key), b.failKey(key)}).Slice()
 	if errors.Is(err, redis.Nil) {
-		left, err := b.client.PTTL(ctx, b.failKey(key)).Result()
-		switch {
-		case err != nil:
-			return nil, fmt.Errorf("isrredis: get %q: %w", key, err)
-		case left > 0:
-			return nil, fmt.Errorf("isrredis: get %q: %w", key, &isr.FailedError{RetryAfter: left})
-		}
 		return nil, isr.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("isrredis: get %q: %w", key, err)
+	}
+	if left, ok := res[0].(int64); ok && len(res) == 1 { // the failure marker, in the same call
+		return nil, fmt.Errorf("isrredis: get %q: %w", key, &isr.FailedError{RetryAfter: time.Duration(left) * time.Millisecond})
 	}
 	e, err := decodeEntry(res)
 	if err != nil {

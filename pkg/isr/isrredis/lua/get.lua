@@ -1,8 +1,10 @@
 -- get.lua reads a page and the server clock in one step.
--- KEYS[1] page hash.
+-- KEYS[1] page hash, KEYS[2] the key's render-failure marker (see
+-- Backend.Fail; the same slot).
 -- Returns nil when no page is stored (a hash holding only fence counters is
--- no page), else {now_ms, status, key, gen, hdr, body, tags, rev_ms,
--- written_ms, fresh_until_ms, enc}.
+-- no page) and no render failed, {ms} when none is stored and the last
+-- render failed ms ago less than its backoff, else {now_ms, status, key,
+-- gen, hdr, body, tags, rev_ms, written_ms, fresh_until_ms, enc}.
 -- Page format: 'body' holds the body encoded with 'enc' ("br" when the
 -- cache compressed it once at write time; "" or absent: as the origin sent
 -- it, its Content-Encoding, if any, in 'hdr'). 'hdr' always holds an ETag
@@ -10,6 +12,10 @@
 local v = redis.call('HMGET', KEYS[1], 'status', 'key', 'gen', 'hdr', 'body',
   'tags', 'rev_ms', 'written_ms', 'fresh_until_ms', 'enc')
 if not v[1] then
+  local left = redis.call('PTTL', KEYS[2])
+  if left > 0 then
+    return {left}
+  end
   return nil
 end
 local t = redis.call('TIME')
