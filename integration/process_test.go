@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,10 +65,6 @@ func (c *cluster) startProcess(t *testing.T, bin, name string, env map[string]st
 		"ISR_SHUTDOWN_TIMEOUT":  "10s",
 	}
 	maps.Copy(cfg, env)
-	subs, err := c.subscribers(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(bin)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "GORACE=halt_on_error=0"}
 	for k, v := range cfg {
@@ -113,15 +110,27 @@ func (c *cluster) startProcess(t *testing.T, bin, name string, env map[string]st
 		}
 		return err
 	})
+	// The engine counts a hot-cache flush for the Reset event that every
+	// confirmed subscription starts with: the replica hears events from
+	// then on. (Counting Redis's subscribers instead races with the
+	// connections of killed replicas that proxies keep open.)
 	eventually(t, name+" subscribed to events", func() error {
-		n, err := c.subscribers(t.Context())
-		if err == nil && n <= subs {
-			err = fmt.Errorf("subscribers = %d, want %d", n, subs+1)
+		a, err := do(t.Context(), c.client, http.MethodGet, p.URL+"/metrics", "")
+		if err != nil {
+			return err
 		}
-		return err
+		m := resetFlushes.FindStringSubmatch(a.Body)
+		if m == nil || m[1] == "0" {
+			return fmt.Errorf("no Reset event applied yet (%q)", m)
+		}
+		return nil
 	})
 	return p
 }
+
+// resetFlushes finds the count of hot-cache flushes by Reset events in a
+// replica's /metrics.
+var resetFlushes = regexp.MustCompile(`(?m)^isr_l1_flushes_total\{reason="reset"\} ([0-9.e+]+)$`)
 
 // signal sends sig to the process.
 func (p *process) signal(t *testing.T, sig syscall.Signal) {
