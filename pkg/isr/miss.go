@@ -91,19 +91,19 @@ func shareable(why string) bool {
 func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 	ctx, cancel := context.WithTimeout(h.bg, h.opts.WaitTimeout+h.opts.RenderTimeout+time.Second)
 	defer cancel()
-	start := time.Now()
+	start := h.opts.Now()
 	deadline := start.Add(h.opts.WaitTimeout)
-	poll := 25 * time.Millisecond
+	p := h.newPoll(key)
 	waited := false
 	defer func() {
 		if waited {
-			h.opts.Observer.LockWait(time.Since(start))
+			h.opts.Observer.LockWait(h.opts.Now().Sub(start))
 		}
 	}()
 	// The visitor's lookup has just missed: the first round goes straight
 	// to the lock (whose holder re-reads the store anyway).
 	for first := true; ; first = false {
-		woke := h.waits.wait(key)
+		p.arm()
 		if !first {
 			seen := h.l1.mark()
 			e, err := h.opts.Backend.Get(ctx, key)
@@ -124,18 +124,14 @@ func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 		switch {
 		case lock != nil:
 			return h.fillLocked(ctx, key, rl, owner, lock, seen, e, token, err)
-		case !errors.Is(err, ErrLocked) || time.Now().After(deadline):
+		case !errors.Is(err, ErrLocked) || !h.opts.Now().Before(deadline):
 			h.opts.Logger.Warn("rendering without the lock", zap.String("key", key), zap.Error(err))
 			return &fillResult{rendered: h.renderCold(ctx, key, rl), owner: owner}
 		}
 		waited = true
-		t := time.NewTimer(poll)
-		select {
-		case <-woke:
-		case <-t.C:
+		if err := p.pause(ctx, time.Time{}); err != nil {
+			return &fillResult{rendered: &rendered{err: err}, owner: owner}
 		}
-		t.Stop()
-		poll = min(2*poll, 250*time.Millisecond)
 	}
 }
 

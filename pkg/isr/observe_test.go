@@ -3,6 +3,7 @@ package isr_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -77,16 +78,38 @@ func TestInspect(t *testing.T) {
 // as long as the lock's TTL); the revalidation must still get it.
 func TestEagerRevalidationTakesOverADeadHoldersLock(t *testing.T) {
 	t.Parallel()
-	be := isrmem.New(nil)
-	r := newRig(t, isr.Options{Backend: be, RenderTimeout: 100 * time.Millisecond,
+	clock := isrtest.NewClock(time.Now())
+	be := isrmem.New(&isrmem.Options{Now: clock.Now})
+	r := newRig(t, isr.Options{Backend: be, Now: clock.Now, After: clock.After, RenderTimeout: 100 * time.Millisecond,
 		LockTTL: 400 * time.Millisecond, WaitTimeout: 400 * time.Millisecond})
 	r.get(t, "/p")
 	if _, err := be.TryLock(context.Background(), "/p", 400*time.Millisecond); err != nil {
 		t.Fatal(err) // a holder that will never release it
 	}
 	r.origin.SetVersion("/p", 2)
-	res, err := r.h.Revalidate(context.Background(), isr.Revalidation{Paths: []string{"/p"}})
-	if err != nil || res[0].Result != isr.ResultRegenerated {
-		t.Fatalf("eager revalidation behind a dead holder's lock: %+v, %v", res, err)
+	type result struct {
+		res []isr.PageResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := r.h.Revalidate(context.Background(), isr.Revalidation{Paths: []string{"/p"}})
+		done <- result{res, err}
+	}()
+	// Step time while the revalidation waits for the lock: it polls, then
+	// takes the lock once the dead holder's has expired.
+	for {
+		select {
+		case got := <-done:
+			if got.err != nil || got.res[0].Result != isr.ResultRegenerated {
+				t.Fatalf("eager revalidation behind a dead holder's lock: %+v, %v", got.res, got.err)
+			}
+			return
+		default:
+		}
+		if clock.Timers() > 0 {
+			clock.Advance(50 * time.Millisecond)
+		}
+		runtime.Gosched()
 	}
 }

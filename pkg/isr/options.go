@@ -99,9 +99,14 @@ type Options struct {
 	// are not reported.
 	Observer Observer
 
-	// Now is the local clock, used only for the hot cache and backoff. If
+	// Now is the local clock: of the hot cache, backoffs and waits. If
 	// nil, time.Now. Freshness is always decided by the backend's clock.
 	Now func() time.Time
+
+	// After is the local clock's timer: it sends on the channel once d has
+	// passed. If nil, time.After. Tests pass a fake clock's (see
+	// isrtest.Clock) together with its Now.
+	After func(d time.Duration) <-chan time.Time
 
 	// Go runs background regenerations. If nil, each runs in a new
 	// goroutine. Tests may run them synchronously.
@@ -147,6 +152,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.After == nil {
+		o.After = time.After
 	}
 	if o.Go == nil {
 		o.Go = func(f func()) { go f() }

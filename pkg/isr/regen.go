@@ -150,34 +150,26 @@ func (h *Handler) regenerateVariants(ctx context.Context, page string, rl *rule,
 // (WaitTimeout defaults to the lock's TTL). It returns errWrittenMeanwhile
 // as soon as the store holds a fresh page under key.
 func (h *Handler) lockWait(ctx context.Context, key string) (Lock, error) {
-	wctx, cancel := context.WithTimeout(ctx, h.opts.WaitTimeout)
-	defer cancel()
-	poll := 25 * time.Millisecond
+	deadline := h.opts.Now().Add(h.opts.WaitTimeout)
+	p := h.newPoll(key)
 	for {
-		woke := h.waits.wait(key)
-		lock, err := h.opts.Backend.TryLock(wctx, key, h.opts.LockTTL)
+		p.arm()
+		lock, err := h.opts.Backend.TryLock(ctx, key, h.opts.LockTTL)
 		switch {
 		case err == nil:
 			return lock, nil
-		case !errors.Is(err, ErrLocked) && wctx.Err() == nil:
+		case !errors.Is(err, ErrLocked):
 			return nil, err
 		}
-		if e, err := h.opts.Backend.Get(wctx, key); err == nil && !e.Stale() {
+		if e, err := h.opts.Backend.Get(ctx, key); err == nil && !e.Stale() {
 			return nil, errWrittenMeanwhile
 		}
-		t := time.NewTimer(poll)
-		select {
-		case <-woke:
-		case <-t.C:
-		case <-wctx.Done():
-			t.Stop()
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return h.opts.Backend.TryLock(ctx, key, h.opts.LockTTL)
+		if !h.opts.Now().Before(deadline) {
+			return nil, err // the try above was the last, at the deadline
 		}
-		t.Stop()
-		poll = min(2*poll, 250*time.Millisecond)
+		if err := p.pause(ctx, deadline); err != nil {
+			return nil, err
+		}
 	}
 }
 

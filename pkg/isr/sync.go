@@ -1,6 +1,7 @@
 package isr
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -142,4 +143,46 @@ func (e *everyMinute) allow(now time.Time) bool {
 	}
 	e.last = now
 	return true
+}
+
+// Waits for another holder's render poll the store every pollMin at first,
+// doubling up to pollMax, and wake at once on the key's write event.
+const (
+	pollMin = 25 * time.Millisecond
+	pollMax = 250 * time.Millisecond
+)
+
+// A poll paces a loop that waits for another holder's work on a key: arm
+// before each look at the store or the lock, so that a write between the
+// look and the pause is not missed; pause between looks.
+type poll struct {
+	h     *Handler
+	key   string
+	every time.Duration
+	woke  <-chan struct{}
+}
+
+func (h *Handler) newPoll(key string) *poll {
+	return &poll{h: h, key: key, every: pollMin}
+}
+
+// arm subscribes to the key's next write event.
+func (p *poll) arm() { p.woke = p.h.waits.wait(p.key) }
+
+// pause waits for the key's write event, the poll interval (cut short at
+// deadline, unless it is zero), or ctx, whichever comes first; it returns
+// ctx's error if ctx is done.
+func (p *poll) pause(ctx context.Context, deadline time.Time) error {
+	d := p.every
+	if !deadline.IsZero() {
+		d = min(d, deadline.Sub(p.h.opts.Now()))
+	}
+	p.every = min(2*p.every, pollMax)
+	select {
+	case <-p.woke:
+	case <-p.h.opts.After(d):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }
