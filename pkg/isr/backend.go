@@ -51,7 +51,7 @@ type Page struct {
 	// Status is the origin's status code (200, 301, 308, 404 or 410).
 	Status int
 	// Header holds the stored response headers: an allowlist of the
-	// origin's headers (see [StoredHeader]). It never holds Set-Cookie.
+	// origin's headers (Content-Type, ETag, Location, Vary…). It never holds Set-Cookie.
 	Header http.Header
 	// Body is the complete response body, encoded with Encoding.
 	Body []byte

@@ -293,7 +293,7 @@ func (c *codec) finishStored(p *Page) {
 	if p.Header == nil {
 		p.Header = http.Header{}
 	}
-	if vs, ok := p.Header["ETag"]; ok { // as StoredHeader spells it
+	if vs, ok := p.Header["ETag"]; ok { // as storedHeader spells it
 		delete(p.Header, "ETag")
 		p.Header["Etag"] = vs
 	}

@@ -8,14 +8,14 @@ import (
 func (h *Handler) apply(ev Event) {
 	if ev.Kind == EventReset {
 		h.seqs.reset()
-		h.l1.flush(FlushReset)
+		h.hot.flush(FlushReset)
 		h.waits.wakeAll()
 		return
 	}
 	if ev.Seq != 0 && h.seqs.gap(ev.Shard, ev.Seq) {
-		h.l1.flush(FlushGap)
+		h.hot.flush(FlushGap)
 	}
-	h.l1.apply(ev.Key, ev.Gen, h.opts.Now())
+	h.hot.apply(ev.Key, ev.Gen, h.opts.Now())
 	h.local.hear(ev.Key, ev.Gen, ev.Kind)
 	switch ev.Kind {
 	case EventWritten:

@@ -13,7 +13,7 @@ import (
 
 // Handler is an http.Handler that serves pages through the ISR cache.
 //
-// A request is answered from the hot cache (L1) or the Store. A fresh page
+// A request is answered from the hot cache or the Store. A fresh page
 // is a HIT. A stale page is served at once (STALE) while one replica in the
 // cluster regenerates it in the background under the Locker's lock. A page
 // not stored yet is a MISS: one replica renders it while visitors on every
@@ -25,7 +25,7 @@ import (
 type Handler struct {
 	opts    Options
 	routes  *routeTable
-	l1      *hot
+	hot     *hotCache
 	waits   waiters
 	fills   singleflight.Group // cold misses, per key, in this process
 	regens  flights            // background regenerations, per key
@@ -59,7 +59,7 @@ func New(opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{opts: o, routes: rt, l1: newHot(o.L1Bytes, o.L1MaxAge, newCodec(o.MaxBodyBytes))}
+	h := &Handler{opts: o, routes: rt, hot: newHotCache(o.L1Bytes, o.L1MaxAge, newCodec(o.MaxBodyBytes))}
 	h.bg, h.cancelBG = context.WithCancel(context.Background())
 	return h, nil
 }
@@ -99,8 +99,8 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 
 // Stats returns a snapshot of the hot cache.
 func (h *Handler) Stats() Stats {
-	n, b := h.l1.stats()
-	return Stats{L1Entries: n, L1Bytes: b, L1Flushes: h.l1.flushCounts()}
+	n, b := h.hot.stats()
+	return Stats{L1Entries: n, L1Bytes: b, L1Flushes: h.hot.flushCounts()}
 }
 
 // ServeHTTP serves r from the cache, the origin, or both.
@@ -138,20 +138,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // be newer than the store's copy (see locals and kept) wins over it.
 func (h *Handler) lookup(ctx context.Context, key string) (*Entry, error) {
 	now := h.opts.Now()
-	if e, ok := h.l1.get(key, now, false); ok {
+	if e, ok := h.hot.get(key, now, false); ok {
 		return e, nil
 	}
 	if e, ok := h.local.get(key, now, h.opts.L1MaxAge, true); ok {
 		return e, nil
 	}
-	seen := h.l1.mark()
+	seen := h.hot.mark()
 	e, err := h.opts.Backend.Get(ctx, key)
 	if isStoreError(err) {
 		if e, ok := h.local.get(key, now, h.opts.L1MaxAge, false); ok {
 			h.storeTrouble("store read failed: serving this replica's unstored render", key, err)
 			return e, nil
 		}
-		if e, ok := h.l1.get(key, now, true); ok {
+		if e, ok := h.hot.get(key, now, true); ok {
 			h.storeTrouble("store read failed: serving the hot cache's copy as stale", key, err)
 			return e, nil
 		}
@@ -163,7 +163,7 @@ func (h *Handler) lookup(ctx context.Context, key string) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.l1.put(key, e, seen, now)
+	h.hot.put(key, e, seen, now)
 	return e, nil
 }
 
@@ -179,7 +179,7 @@ func (h *Handler) kept(key string, e *Entry, now time.Time) (*Entry, bool) {
 	if e == nil {
 		return nil, false
 	}
-	if c, ok := h.l1.get(key, now, true); ok && c.Page.Gen > e.Page.Gen {
+	if c, ok := h.hot.get(key, now, true); ok && c.Page.Gen > e.Page.Gen {
 		c.Fresh = 0
 		return c, true
 	}

@@ -180,7 +180,7 @@ func (h *Handler) writeBack(ctx context.Context, key string) bool {
 	if !ok || e.Page.Gen == 0 {
 		return false
 	}
-	seen := h.l1.mark()
+	seen := h.hot.mark()
 	stored, err := h.opts.Backend.Put(ctx, key, e.Page.Gen, e.Page, h.ttl(e.Page))
 	if errors.Is(err, ErrFenced) {
 		h.local.drop(key)
@@ -196,6 +196,6 @@ func (h *Handler) writeBack(ctx context.Context, key string) bool {
 	case e.Page.Revalidate == Never:
 		e.Fresh = Forever
 	}
-	h.l1.put(key, e, seen, h.opts.Now())
+	h.hot.put(key, e, seen, h.opts.Now())
 	return true
 }

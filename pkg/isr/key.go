@@ -8,8 +8,8 @@ import (
 	"strings"
 )
 
-// MaxPathBytes is the longest page path accepted, in bytes.
-const MaxPathBytes = 2048
+// maxPathBytes is the longest page path accepted, in bytes.
+const maxPathBytes = 2048
 
 // ParsePath returns the canonical form of a page path: absolute, with dot
 // segments refused and repeated slashes folded, without query. Escapes are
@@ -32,8 +32,8 @@ func ParsePath(raw string) (string, error) {
 	switch {
 	case raw == "":
 		return bad("empty")
-	case len(raw) > MaxPathBytes:
-		return bad(fmt.Sprintf("longer than %d bytes", MaxPathBytes))
+	case len(raw) > maxPathBytes:
+		return bad(fmt.Sprintf("longer than %d bytes", maxPathBytes))
 	case raw[0] != '/':
 		return bad("must start with /")
 	case strings.HasPrefix(raw, "//"):

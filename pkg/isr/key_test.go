@@ -47,7 +47,7 @@ func TestParsePath(t *testing.T) {
 		{in: "/a#frag", bad: true},
 		{in: "/a?b=c", bad: true},
 		{in: "http://evil/x", bad: true},
-		{in: "/" + strings.Repeat("a", MaxPathBytes), bad: true},
+		{in: "/" + strings.Repeat("a", maxPathBytes), bad: true},
 	} {
 		got, err := ParsePath(tc.in)
 		if tc.bad {
@@ -140,13 +140,13 @@ func FuzzResponsePolicy(f *testing.F) {
 		if d, ok := sMaxAge(h); ok && d <= 0 {
 			t.Fatalf("sMaxAge(%q) = %v", cc, d)
 		}
-		st := StoredHeader(h)
+		st := storedHeader(h)
 		if st.Get("Set-Cookie") != "" || st.Get("Cache-Control") != "" {
-			t.Fatalf("StoredHeader kept %v", st)
+			t.Fatalf("storedHeader kept %v", st)
 		}
 		for _, v := range st.Values("Content-Type") {
 			if !validHeaderValue(v) {
-				t.Fatalf("StoredHeader kept an invalid value %q", v)
+				t.Fatalf("storedHeader kept an invalid value %q", v)
 			}
 		}
 		got := pageTags([]string{"route"}, h)

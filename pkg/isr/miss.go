@@ -105,10 +105,10 @@ func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 	for first := true; ; first = false {
 		p.arm()
 		if !first {
-			seen := h.l1.mark()
+			seen := h.hot.mark()
 			e, err := h.opts.Backend.Get(ctx, key)
 			if err == nil {
-				h.l1.put(key, e, seen, h.opts.Now())
+				h.hot.put(key, e, seen, h.opts.Now())
 				return &fillResult{rendered: &rendered{entry: e}, owner: owner, collapsed: true}
 			}
 			if _, ok := failedFor(err); ok {
@@ -119,7 +119,7 @@ func (h *Handler) fill(key string, rl *rule, owner *int) *fillResult {
 				return &fillResult{rendered: h.renderCold(ctx, key, rl), owner: owner}
 			}
 		}
-		seen := h.l1.mark()
+		seen := h.hot.mark()
 		lock, e, token, err := tryLockToken(ctx, h.opts.Backend, key, h.opts.LockTTL)
 		switch {
 		case lock != nil:
@@ -182,7 +182,7 @@ func (h *Handler) fillLocked(ctx context.Context, key string, rl *rule, owner *i
 	seen uint64, e *Entry, token int64, tokErr error) *fillResult {
 	defer h.releaseLater(key, lock)
 	if e != nil {
-		h.l1.put(key, e, seen, h.opts.Now())
+		h.hot.put(key, e, seen, h.opts.Now())
 		return &fillResult{rendered: &rendered{entry: e}, owner: owner, collapsed: true}
 	}
 	if _, ok := failedFor(tokErr); ok { // the last holder's render failed

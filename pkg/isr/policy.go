@@ -166,9 +166,9 @@ var storedHeaders = []string{
 	"X-Nextjs-Rewritten-Path", "X-Nextjs-Rewritten-Query", "X-Nextjs-Matched-Path",
 }
 
-// StoredHeader returns the subset of an origin response's headers that is
+// storedHeader returns the subset of an origin response's headers that is
 // stored with a page and served to every visitor.
-func StoredHeader(h http.Header) http.Header {
+func storedHeader(h http.Header) http.Header {
 	out := make(http.Header, len(storedHeaders))
 	for _, k := range storedHeaders {
 		for _, v := range h.Values(k) {

@@ -60,8 +60,8 @@ func (h *Handler) renderAndStoreWith(ctx context.Context, key string, rl *rule, 
 		return &rendered{resp: resp, why: "store-unavailable"}
 	}
 	page := h.pageOf(key, rl, resp, token)
-	h.l1.codec.finishStored(page)
-	seen := h.l1.mark()
+	h.hot.codec.finishStored(page)
+	seen := h.hot.mark()
 	stored, err := store.Put(ctx, key, token, page, h.ttl(page))
 	switch {
 	case errors.Is(err, ErrFenced):
@@ -85,7 +85,7 @@ func (h *Handler) renderAndStoreWith(ctx context.Context, key string, rl *rule, 
 	case page.Revalidate == Never:
 		e.Fresh = Forever
 	}
-	h.l1.put(key, e, seen, h.opts.Now())
+	h.hot.put(key, e, seen, h.opts.Now())
 	return &rendered{entry: e}
 }
 
@@ -181,7 +181,7 @@ func (h *Handler) pageOf(key string, rl *rule, resp *Response, token int64) *Pag
 	if strings.EqualFold(resp.Header.Get(headerNextCache), "STALE") {
 		rev = 0 // Next's own copy is stale: never stored as fresh
 	}
-	return &Page{Key: key, Status: resp.Status, Header: StoredHeader(resp.Header), Body: resp.Body,
+	return &Page{Key: key, Status: resp.Status, Header: storedHeader(resp.Header), Body: resp.Body,
 		Tags: pageTags(rl.Tags, resp.Header), Revalidate: rev, Gen: token}
 }
 

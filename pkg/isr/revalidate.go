@@ -96,7 +96,7 @@ func (h *Handler) Revalidate(ctx context.Context, rv Revalidation) ([]PageResult
 func (h *Handler) dropLocal(ctx context.Context, keys []string) {
 	now := h.opts.Now()
 	for _, k := range keys {
-		h.l1.apply(k, 0, now)
+		h.hot.apply(k, 0, now)
 	}
 	variants, err := h.opts.Backend.Variants(ctx, keys...)
 	if err != nil {
@@ -105,7 +105,7 @@ func (h *Handler) dropLocal(ctx context.Context, keys []string) {
 	}
 	for _, vs := range variants {
 		for _, k := range vs {
-			h.l1.apply(k, 0, now)
+			h.hot.apply(k, 0, now)
 		}
 	}
 }

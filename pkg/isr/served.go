@@ -56,7 +56,7 @@ type dynHeaders struct {
 // newServed prepares p for answering, transcoding with codec.
 func newServed(p *Page, codec *codec) *served {
 	s := &served{page: p, hdr: make(http.Header, len(p.Header)), codec: codec}
-	for k, vs := range p.Header { // StoredHeader keeps "ETag" as spelled
+	for k, vs := range p.Header { // storedHeader keeps "ETag" as spelled
 		ck := http.CanonicalHeaderKey(k)
 		s.hdr[ck] = append(s.hdr[ck], vs...)
 	}

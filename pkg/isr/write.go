@@ -40,7 +40,7 @@ func cacheStatus(state, params string) string {
 func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, e *Entry, state, params string) {
 	s := e.served
 	if s == nil {
-		s = newServed(e.Page, h.l1.codec)
+		s = newServed(e.Page, h.hot.codec)
 	}
 	rp := s.pick(r.Header["Accept-Encoding"])
 	ttl, hasTTL := int64(e.Fresh/time.Second), e.Fresh != Forever && state != stateMiss

@@ -13,7 +13,8 @@ import (
 // lookups of different keys rarely wait for each other.
 const hotShards = 32
 
-// hot is the per-replica in-process cache (L1) in front of the Store. It is
+// hotCache is the per-replica in-process cache in front of the Store (L1
+// in the options and metrics: Options.L1Bytes, isr_l1_*). It is sharded,
 // bounded in bytes, evicts the least recently used entry of a shard, and
 // keeps an entry at most maxAge: pub/sub is at most once, so the age bound
 // is what limits how long a replica that missed an event serves an
@@ -32,7 +33,7 @@ const hotShards = 32
 // event for its key with a newer generation (a revalidation's floor counts
 // as newer), or a flush, came after that. The event of the very page being
 // inserted, as a writer hears of its own write, does not refuse it.
-type hot struct {
+type hotCache struct {
 	max    int64
 	maxAge time.Duration
 	codec  *codec // of the pages it prepares (see newServed)
@@ -41,20 +42,20 @@ type hot struct {
 	size    atomic.Int64
 	events  atomic.Uint64 // events applied so far
 	flushed atomic.Uint64 // events counter at the last flush
-	shards  [hotShards]hotShard
+	shards  [hotShards]hotCacheShard
 
 	fmu     sync.Mutex
 	flushes map[string]int // flush count by reason
 }
 
-type hotShard struct {
+type hotCacheShard struct {
 	mu      sync.Mutex
-	lru     *list.List // of *hotItem, most recent first
+	lru     *list.List // of *hotCacheItem, most recent first
 	items   map[string]*list.Element
-	touched map[string]hotTouch // key -> last event for it
+	touched map[string]hotCacheTouch // key -> last event for it
 }
 
-type hotItem struct {
+type hotCacheItem struct {
 	key     string
 	e       Entry
 	at      time.Time // local time the entry was read from the store
@@ -62,32 +63,32 @@ type hotItem struct {
 	expired bool // flushed: kept only as a stale-if-error copy
 }
 
-type hotTouch struct {
+type hotCacheTouch struct {
 	n   uint64
 	at  time.Time
 	gen int64 // the event's generation; fills of it or newer are still fine
 }
 
-// newHot returns a hot cache of max bytes (negative: disabled) whose
+// newHotCache returns a hot cache of max bytes (negative: disabled) whose
 // entries live at most maxAge, preparing pages with codec.
-func newHot(max int64, maxAge time.Duration, codec *codec) *hot {
-	c := &hot{max: max, maxAge: maxAge, codec: codec, seed: maphash.MakeSeed(), flushes: map[string]int{}}
+func newHotCache(max int64, maxAge time.Duration, codec *codec) *hotCache {
+	c := &hotCache{max: max, maxAge: maxAge, codec: codec, seed: maphash.MakeSeed(), flushes: map[string]int{}}
 	for i := range c.shards {
-		c.shards[i] = hotShard{lru: list.New(), items: map[string]*list.Element{}, touched: map[string]hotTouch{}}
+		c.shards[i] = hotCacheShard{lru: list.New(), items: map[string]*list.Element{}, touched: map[string]hotCacheTouch{}}
 	}
 	return c
 }
 
-func (c *hot) shard(key string) *hotShard {
+func (c *hotCache) shard(key string) *hotCacheShard {
 	return &c.shards[maphash.String(c.seed, key)%hotShards]
 }
 
 // mark returns the event counter to pass to put after a store read.
-func (c *hot) mark() uint64 { return c.events.Load() }
+func (c *hotCache) mark() uint64 { return c.events.Load() }
 
 // get returns the entry for key aged by the local time since it was read,
 // or false if absent or, unless old is set, older than maxAge.
-func (c *hot) get(key string, now time.Time, old bool) (*Entry, bool) {
+func (c *hotCache) get(key string, now time.Time, old bool) (*Entry, bool) {
 	if c.max < 0 {
 		return nil, false
 	}
@@ -98,7 +99,7 @@ func (c *hot) get(key string, now time.Time, old bool) (*Entry, bool) {
 	if !ok {
 		return nil, false
 	}
-	it := el.Value.(*hotItem)
+	it := el.Value.(*hotCacheItem)
 	elapsed := now.Sub(it.at)
 	if !old && (it.expired || elapsed > c.maxAge || elapsed < 0) {
 		// Kept, not removed: while the store is unreachable, an outdated
@@ -120,7 +121,7 @@ func (c *hot) get(key string, now time.Time, old bool) (*Entry, bool) {
 // put inserts e, read from the store after mark returned seen, and sets
 // e's prepared page to the one the cache keeps (that of the entry it
 // replaces, if that has the same generation).
-func (c *hot) put(key string, e *Entry, seen uint64, now time.Time) {
+func (c *hotCache) put(key string, e *Entry, seen uint64, now time.Time) {
 	size := int64(e.Page.Size())
 	if c.max < 0 || size > c.max/4 {
 		return
@@ -136,7 +137,7 @@ func (c *hot) put(key string, e *Entry, seen uint64, now time.Time) {
 		return
 	}
 	if el, ok := s.items[key]; ok {
-		it := el.Value.(*hotItem)
+		it := el.Value.(*hotCacheItem)
 		if !it.expired && it.e.Page.Gen > e.Page.Gen {
 			s.mu.Unlock()
 			return
@@ -154,7 +155,7 @@ func (c *hot) put(key string, e *Entry, seen uint64, now time.Time) {
 		// compressed page decodes to about four times its size.
 		size *= 6
 	}
-	s.items[key] = s.lru.PushFront(&hotItem{key: key, e: *e, at: now, size: size})
+	s.items[key] = s.lru.PushFront(&hotCacheItem{key: key, e: *e, at: now, size: size})
 	c.size.Add(size)
 	for c.size.Load() > c.max && s.lru.Len() > 1 {
 		c.remove(s, s.lru.Back())
@@ -165,7 +166,7 @@ func (c *hot) put(key string, e *Entry, seen uint64, now time.Time) {
 
 // shrink evicts the least recently used entries of each shard in turn
 // until the cache is within its budget.
-func (c *hot) shrink() {
+func (c *hotCache) shrink() {
 	for i := 0; c.size.Load() > c.max && i < 4*hotShards; i++ {
 		s := &c.shards[i%hotShards]
 		s.mu.Lock()
@@ -178,7 +179,7 @@ func (c *hot) shrink() {
 
 // apply drops key's entry if it is older than gen (or always, for gen 0),
 // and records the event for the fill-race check.
-func (c *hot) apply(key string, gen int64, now time.Time) {
+func (c *hotCache) apply(key string, gen int64, now time.Time) {
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -187,8 +188,8 @@ func (c *hot) apply(key string, gen int64, now time.Time) {
 	if g == 0 {
 		g = math.MaxInt64
 	}
-	s.touched[key] = hotTouch{n: n, at: now, gen: g}
-	if el, ok := s.items[key]; ok && (gen == 0 || el.Value.(*hotItem).e.Page.Gen < gen) {
+	s.touched[key] = hotCacheTouch{n: n, at: now, gen: g}
+	if el, ok := s.items[key]; ok && (gen == 0 || el.Value.(*hotCacheItem).e.Page.Gen < gen) {
 		c.remove(s, el)
 	}
 	if len(s.touched) > 4096/hotShards+64 {
@@ -206,7 +207,7 @@ func (c *hot) apply(key string, gen int64, now time.Time) {
 // each stays, until evicted or replaced, as the copy to serve as STALE
 // while the store is unreachable. (A flush often means Redis went away:
 // dropping the copies then would turn "stale beats error" into errors.)
-func (c *hot) flush(reason string) {
+func (c *hotCache) flush(reason string) {
 	c.fmu.Lock()
 	c.flushes[reason]++
 	c.fmu.Unlock()
@@ -215,16 +216,16 @@ func (c *hot) flush(reason string) {
 		s := &c.shards[i]
 		s.mu.Lock()
 		for el := s.lru.Front(); el != nil; el = el.Next() {
-			el.Value.(*hotItem).expired = true
+			el.Value.(*hotCacheItem).expired = true
 		}
-		s.touched = map[string]hotTouch{}
+		s.touched = map[string]hotCacheTouch{}
 		s.mu.Unlock()
 	}
 }
 
 // stats returns the number of entries and bytes held, expired copies
 // included.
-func (c *hot) stats() (entries int, bytes int64) {
+func (c *hotCache) stats() (entries int, bytes int64) {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
@@ -234,14 +235,14 @@ func (c *hot) stats() (entries int, bytes int64) {
 	return entries, c.size.Load()
 }
 
-func (c *hot) remove(s *hotShard, el *list.Element) {
-	it := s.lru.Remove(el).(*hotItem)
+func (c *hotCache) remove(s *hotCacheShard, el *list.Element) {
+	it := s.lru.Remove(el).(*hotCacheItem)
 	delete(s.items, it.key)
 	c.size.Add(-it.size)
 }
 
 // flushCounts returns a copy of the flush counts by reason.
-func (c *hot) flushCounts() map[string]int {
+func (c *hotCache) flushCounts() map[string]int {
 	c.fmu.Lock()
 	defer c.fmu.Unlock()
 	out := make(map[string]int, len(c.flushes))

@@ -12,7 +12,7 @@ func entry(key string, gen int64, body string) *Entry {
 
 func TestHotAgesAndExpires(t *testing.T) {
 	t.Parallel()
-	c := newHot(1<<20, time.Second, newCodec(1<<20))
+	c := newHotCache(1<<20, time.Second, newCodec(1<<20))
 	t0 := time.Unix(1000, 0)
 	c.put("/a", entry("/a", 1, "x"), c.mark(), t0)
 	e, ok := c.get("/a", t0.Add(400*time.Millisecond), false)
@@ -30,7 +30,7 @@ func TestHotAgesAndExpires(t *testing.T) {
 
 func TestHotRefusesFillsThatRacedAnEvent(t *testing.T) {
 	t.Parallel()
-	c := newHot(1<<20, time.Minute, newCodec(1<<20))
+	c := newHotCache(1<<20, time.Minute, newCodec(1<<20))
 	now := time.Unix(1000, 0)
 	seen := c.mark()      // a reader starts reading gen 1 from the store
 	c.apply("/a", 2, now) // meanwhile gen 2 is written and announced
@@ -68,7 +68,7 @@ func TestHotRefusesFillsThatRacedAnEvent(t *testing.T) {
 
 func TestHotDropsOlderGenerations(t *testing.T) {
 	t.Parallel()
-	c := newHot(1<<20, time.Minute, newCodec(1<<20))
+	c := newHotCache(1<<20, time.Minute, newCodec(1<<20))
 	now := time.Unix(1000, 0)
 	c.put("/a", entry("/a", 5, "v5"), c.mark(), now)
 	c.apply("/a", 5, now) // the event of our own write keeps it
@@ -83,7 +83,7 @@ func TestHotDropsOlderGenerations(t *testing.T) {
 
 func TestHotBoundedInBytes(t *testing.T) {
 	t.Parallel()
-	c := newHot(10_000, time.Minute, newCodec(1<<20))
+	c := newHotCache(10_000, time.Minute, newCodec(1<<20))
 	now := time.Unix(1000, 0)
 	for i := 0; i < 100; i++ {
 		k := "/" + strings.Repeat("k", i%7) + string(rune('a'+i%26)) + itoa(i)
@@ -99,7 +99,7 @@ func TestHotBoundedInBytes(t *testing.T) {
 	if _, ok := c.get("/huge", now, false); ok {
 		t.Fatal("an entry over a quarter of the bound was kept")
 	}
-	off := newHot(-1, time.Minute, newCodec(1<<20))
+	off := newHotCache(-1, time.Minute, newCodec(1<<20))
 	off.put("/a", entry("/a", 1, "x"), off.mark(), now)
 	if _, ok := off.get("/a", now, false); ok {
 		t.Fatal("disabled cache kept an entry")
