@@ -69,6 +69,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // serve wires the replica from cfg and its secrets, and serves until ctx
 // is done.
 func serve(ctx context.Context, cfg config.Config, sec secrets, log *zap.Logger, stderr io.Writer) error {
+	logStart(cfg, log)
+	r, err := start(ctx, cfg, sec, log, stderr)
+	if err != nil {
+		return err
+	}
+	defer r.closeBackend()
+	return r.run(ctx)
+}
+
+// logStart logs the configuration a replica starts with, secrets left out.
+func logStart(cfg config.Config, log *zap.Logger) {
 	log.Info("starting",
 		zap.String("origin", cfg.Origin.Redacted()),
 		zap.String("redis", cfg.RedactedRedisURL()),
@@ -79,18 +90,39 @@ func serve(ctx context.Context, cfg config.Config, sec secrets, log *zap.Logger,
 	if cfg.RevalidateSecret == "" {
 		log.Warn("revalidation endpoint disabled: ISR_REVALIDATE_SECRET is empty")
 	}
+}
+
+// An app is a started replica: its engine, its servers and their open
+// listeners. Nothing is served until run.
+type app struct {
+	cfg          config.Config
+	log          *zap.Logger
+	h            *isr.Handler
+	srv          *server.Server
+	hs           *http.Server
+	ln           net.Listener
+	ms           *metricsServer
+	closeBackend func()
+}
+
+// start opens the store, builds the engine and the servers, and opens the
+// listeners, logging "listening" with the address.
+func start(ctx context.Context, cfg config.Config, sec secrets, log *zap.Logger, stderr io.Writer) (*app, error) {
 	m, err := newMetrics()
 	if err != nil {
-		return &exitError{1, err}
+		return nil, &exitError{1, err}
 	}
 	backend, budget, closeBackend, err := openBackend(ctx, cfg, log, m.EventApplied, m.RedisHook())
 	if err != nil {
-		return &exitError{1, err}
+		return nil, &exitError{1, err}
 	}
-	defer closeBackend()
-
+	r := &app{cfg: cfg, log: log, closeBackend: closeBackend}
+	fail := func(code int, err error) (*app, error) {
+		closeBackend()
+		return nil, &exitError{code, err}
+	}
 	origin, proxy := newOrigin(cfg, log)
-	h, err := isr.New(isr.Options{
+	r.h, err = isr.New(isr.Options{
 		Backend:       guard(backend, log, m.BreakerStateChange),
 		Origin:        m.Origin(origin),
 		Next:          proxy,
@@ -107,47 +139,49 @@ func serve(ctx context.Context, cfg config.Config, sec secrets, log *zap.Logger,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "isrcache: %v\n", err)
-		return &exitError{2, err}
+		return fail(2, err)
 	}
-	if err := watchMetrics(m, h, backend); err != nil {
-		return &exitError{1, err}
+	if err := watchMetrics(m, r.h, backend); err != nil {
+		return fail(1, err)
 	}
-	srv := server.New(server.Options{Handler: h, Tokens: sec.tokens,
+	r.srv = server.New(server.Options{Handler: r.h, Tokens: sec.tokens,
 		RateLimit: server.RateLimit{PerClient: cfg.RevalidateRate, Total: cfg.RevalidateRateTotal,
 			TrustedProxies: cfg.TrustedProxies},
 		Logger: log, Metrics: mainMetrics(cfg, m.Handler()), Observer: m, WaitTimeout: cfg.RevalidateWaitTimeout})
-	hs := newHTTPServer(cfg, srv, log)
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return &exitError{1, err}
+	r.hs = newHTTPServer(cfg, r.srv, log)
+	if r.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return fail(1, err)
 	}
-	ms, err := listenMetrics(cfg, m.Handler(), log)
-	if err != nil {
-		_ = ln.Close()
-		return &exitError{1, err}
+	if r.ms, err = listenMetrics(cfg, m.Handler(), log); err != nil {
+		_ = r.ln.Close()
+		return fail(1, err)
 	}
-	log.Info("listening", zap.String("addr", ln.Addr().String()))
+	log.Info("listening", zap.String("addr", r.ln.Addr().String()))
 	_ = log.Sync() // callers read the address from this line: write it now
+	return r, nil
+}
 
+// run serves until ctx is done (SIGTERM: drain, then shut down) or a part
+// fails, and returns the failure, if any.
+func (r *app) run(ctx context.Context) error {
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRun()
 	runDone := make(chan error, 1)
-	go func() { runDone <- h.Run(runCtx) }()
+	go func() { runDone <- r.h.Run(runCtx) }()
 	serveDone := make(chan error, 1)
-	go func() { serveDone <- hs.Serve(ln) }()
-	ms.start()
+	go func() { serveDone <- r.hs.Serve(r.ln) }()
+	r.ms.start()
 
 	var failure error
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down", zap.Duration("drain_delay", cfg.DrainDelay))
-		srv.Drain()
-		sleep(cfg.DrainDelay)
+		r.log.Info("shutting down", zap.Duration("drain_delay", r.cfg.DrainDelay))
+		r.srv.Drain()
+		sleep(r.cfg.DrainDelay)
 	case err := <-serveDone:
 		failure = &exitError{1, fmt.Errorf("http server: %w", err)}
 		serveDone <- nil
-	case err := <-ms.failed():
+	case err := <-r.ms.failed():
 		failure = &exitError{1, fmt.Errorf("metrics server: %w", err)}
 	case err := <-runDone:
 		if err == nil {
@@ -156,27 +190,33 @@ func serve(ctx context.Context, cfg config.Config, sec secrets, log *zap.Logger,
 		failure = &exitError{1, fmt.Errorf("invalidation listener stopped: %w", err)}
 		runDone <- nil
 	}
-
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		log.Warn("http shutdown", zap.Error(err))
-	}
-	if err := <-serveDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("http server", zap.Error(err))
-	}
-	if err := h.Shutdown(sctx); err != nil {
-		log.Warn("regenerations did not finish", zap.Error(err))
-	}
-	ms.shutdown(sctx, log)
-	stopRun()
-	if err := <-runDone; err != nil {
-		log.Warn("invalidation listener", zap.Error(err))
-	}
+	r.shutdown(ctx, serveDone, stopRun, runDone)
 	if failure == nil {
-		log.Info("stopped")
+		r.log.Info("stopped")
 	}
 	return failure
+}
+
+// shutdown stops, within ShutdownTimeout, the HTTP server (in-flight
+// requests finish), then the regenerations, the metrics listener and the
+// invalidation listener, logging what did not stop cleanly.
+func (r *app) shutdown(ctx context.Context, serveDone <-chan error, stopRun func(), runDone <-chan error) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := r.hs.Shutdown(sctx); err != nil {
+		r.log.Warn("http shutdown", zap.Error(err))
+	}
+	if err := <-serveDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		r.log.Warn("http server", zap.Error(err))
+	}
+	if err := r.h.Shutdown(sctx); err != nil {
+		r.log.Warn("regenerations did not finish", zap.Error(err))
+	}
+	r.ms.shutdown(sctx, r.log)
+	stopRun()
+	if err := <-runDone; err != nil {
+		r.log.Warn("invalidation listener", zap.Error(err))
+	}
 }
 
 // sleep waits for d.
