@@ -1,6 +1,7 @@
 package isr
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +87,7 @@ func TestHotBoundedInBytes(t *testing.T) {
 	c := newHotCache(10_000, time.Minute, newCodec(1<<20))
 	now := time.Unix(1000, 0)
 	for i := 0; i < 100; i++ {
-		k := "/" + strings.Repeat("k", i%7) + string(rune('a'+i%26)) + itoa(i)
+		k := "/" + strings.Repeat("k", i%7) + string(rune('a'+i%26)) + strconv.Itoa(i)
 		c.put(k, entry(k, 1, strings.Repeat("x", 1000)), c.mark(), now)
 		if _, size := c.stats(); size > 10_000 {
 			t.Fatalf("size %d over the 10000-byte bound", size)

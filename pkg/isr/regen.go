@@ -3,6 +3,7 @@ package isr
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -173,9 +174,10 @@ func (h *Handler) lockWait(ctx context.Context, key string) (Lock, error) {
 	}
 }
 
+// statusText names what the origin answered a failed regeneration with.
 func statusText(r *Response) string {
 	if r == nil {
 		return "nothing"
 	}
-	return itoa(r.Status)
+	return strconv.Itoa(r.Status)
 }

@@ -118,4 +118,3 @@ var hopByHop = map[string]bool{
 	"Upgrade": true, "Content-Length": true,
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
