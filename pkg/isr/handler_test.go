@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -147,31 +146,6 @@ func TestMissThenHit(t *testing.T) {
 	if h := r.do(t, http.MethodHead, "/posts/1"); h.body != "" || h.header.Get("X-ISR-Cache") != "HIT" ||
 		h.header.Get("Content-Length") != itoa(len(a.body)) {
 		t.Fatalf("HEAD answer %+v", h)
-	}
-}
-
-func TestStaleServedAtOnceAndRegeneratedOnce(t *testing.T) {
-	t.Parallel()
-	r := newRig(t, isr.Options{Revalidate: 200 * time.Millisecond, L1MaxAge: 50 * time.Millisecond})
-	first := r.get(t, "/p")
-	r.origin.SetVersion("/p", 2)
-	r.origin.SetDelay("/p", time.Hour) // the regeneration blocks till cleanup
-	r.clock.Advance(250 * time.Millisecond)
-	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a := r.get(t, "/p")
-			if a.header.Get("X-ISR-Cache") != "STALE" || a.body != first.body {
-				t.Errorf("stale answer %q %q", a.header.Get("X-ISR-Cache"), a.body)
-			}
-		}()
-	}
-	wg.Wait()
-	eventually(t, "one regeneration to start", func() bool { return r.origin.Renders("/p") == 2 })
-	if got := r.origin.Renders("/p"); got != 2 {
-		t.Fatalf("renders = %d, want 2 (one regeneration for 20 stale visits)", got)
 	}
 }
 
