@@ -56,7 +56,7 @@ func TestClusterColdMissLeaderDisconnect(t *testing.T) {
 			t.Errorf("follower %d (%s) got %v, %v; want 200 %q", i, reps[i%len(reps)].Name, a, errs[i], want)
 		}
 	}
-	if got := c.origin.Started(path); got != 1 {
+	if got := c.origin.Renders(path); got != 1 {
 		t.Errorf("origin requests for %s = %d, want 1", path, got)
 	}
 }

@@ -67,7 +67,7 @@ func checkRevalidateGuard(t *testing.T, c *cluster, base string) {
 		}
 	}
 
-	if n := c.origin.Started(path); n != 1 {
+	if n := c.origin.Renders(path); n != 1 {
 		t.Errorf("origin requests for %s = %d, want 1: refused revalidations must not render", path, n)
 	}
 	if e := c.entry(t, path); e == nil || e.Stale() {

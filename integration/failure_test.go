@@ -57,14 +57,14 @@ func TestClusterOriginFailure(t *testing.T) {
 
 			burst(t, c, reps, path, v1) // the first STALE answer starts the regeneration
 			eventually(t, "the failed regeneration is over", func() error {
-				if n, in := c.origin.Started(path), c.origin.InFlight(path); n != 2 || in != 0 {
+				if n, in := c.origin.Renders(path), c.origin.InFlight(path); n != 2 || in != 0 {
 					return fmt.Errorf("origin requests for %s = %d (%d in flight), want 2 (0)", path, n, in)
 				}
 				return nil
 			})
 			burst(t, c, reps, path, v1) // after the failure: still the old page, no new render
 
-			if got := c.origin.Started(path); got != 2 {
+			if got := c.origin.Renders(path); got != 2 {
 				t.Errorf("origin requests for %s = %d, want 2: one first render and one failed regeneration", path, got)
 			}
 			failed := 0

@@ -89,7 +89,7 @@ func TestClusterFencing(t *testing.T) {
 	for _, r := range reps {
 		eventually(t, r.Name+" serves v3", serves(t.Context(), c.client, r.URL+path, version(path, 3), "HIT"))
 	}
-	if got := c.origin.Started(path); got != 3 {
+	if got := c.origin.Renders(path); got != 3 {
 		t.Errorf("origin requests for %s = %d, want 3 (v1, r1's v2, r2's v3)", path, got)
 	}
 }

@@ -149,7 +149,7 @@ func runHistory(t *testing.T, cfg historyConfig) {
 		}
 	}
 	for _, p := range paths {
-		r.h.Renders += c.origin.Started(p)
+		r.h.Renders += c.origin.Renders(p)
 	}
 	r.h.Paths = len(paths)
 	rep := history.Check(r.h, bounds)

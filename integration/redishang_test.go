@@ -80,7 +80,7 @@ func TestClusterRedisHang(t *testing.T) {
 		})
 	}
 
-	before, renders := reached(), c.origin.Started("/cold-0")
+	before, renders := reached(), c.origin.Renders("/cold-0")
 	for i := range 10 {
 		for _, r := range reps {
 			if err := checkDegraded(t.Context(), c, r, "/warm", v1); err != nil {
@@ -97,7 +97,7 @@ func TestClusterRedisHang(t *testing.T) {
 	if n := reached() - before; n != 0 {
 		t.Fatalf("%d store or lock calls reached the hung Redis while the breakers were open, want 0", n)
 	}
-	if got := c.origin.Started("/cold-0") - renders; got != len(reps) {
+	if got := c.origin.Renders("/cold-0") - renders; got != len(reps) {
 		t.Errorf("/cold-0 rendered %d times while Redis hung, want %d: one per replica, whose later visitors get that render (no render storm)", got, len(reps))
 	}
 	for _, r := range reps {

@@ -79,7 +79,7 @@ func TestClusterRevalidate(t *testing.T) {
 				if a := mustGet(t, c.client, deaf.URL+p); a.State != "HIT" || !strings.Contains(a.Body, version(p, 1)) {
 					t.Errorf("control: the deaf replica's GET %s = %v, want HIT v1 from its hot cache", p, a)
 				}
-				if got := c.origin.Started(p); got != 2 {
+				if got := c.origin.Renders(p); got != 2 {
 					t.Errorf("origin requests for %s = %d, want 2 (first visit, revalidation)", p, got)
 				}
 			}

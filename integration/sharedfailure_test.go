@@ -41,7 +41,7 @@ func TestClusterColdFailureShared(t *testing.T) {
 				a, errs[i], a.Header.Get("Retry-After"))
 		}
 	}
-	if n := c.origin.Started(path); n != 1 {
+	if n := c.origin.Renders(path); n != 1 {
 		t.Fatalf("origin renders of %s: %d, want 1 for 6 first visitors on 3 replicas", path, n)
 	}
 	t.Logf("first visitors answered after %v", took)
@@ -51,7 +51,7 @@ func TestClusterColdFailureShared(t *testing.T) {
 			t.Errorf("%s during the backoff: %v, Retry-After %q; want 502 with Retry-After", r.Name, a, a.Header.Get("Retry-After"))
 		}
 	}
-	if n := c.origin.Started(path); n != 1 {
+	if n := c.origin.Renders(path); n != 1 {
 		t.Errorf("origin renders after the visits during the backoff: %d, want still 1", n)
 	}
 }
@@ -67,7 +67,7 @@ func TestClusterEagerFlood(t *testing.T) {
 	mustGet(t, c.client, reps[0].URL+path)
 	c.origin.SetDelay(path, 300*time.Millisecond)
 	c.origin.SetVersion(path, 2)
-	before := c.origin.Started(path)
+	before := c.origin.Renders(path)
 
 	results := make([]answer, calls)
 	var wg sync.WaitGroup
@@ -82,7 +82,7 @@ func TestClusterEagerFlood(t *testing.T) {
 			t.Errorf("revalidation %d on %s: %v, want 200 regenerated", i, reps[i%len(reps)].Name, a)
 		}
 	}
-	renders := c.origin.Started(path) - before
+	renders := c.origin.Renders(path) - before
 	t.Logf("%d eager revalidations on %d replicas: %d renders", calls, len(reps), renders)
 	if renders > 2*len(reps) {
 		t.Errorf("%d renders for %d revalidations, want at most %d (a running one and one more per replica)", renders, calls, 2*len(reps))

@@ -60,7 +60,7 @@ func TestClusterStaleWhileRevalidate(t *testing.T) {
 			t.Errorf("visitor %d (%s) got %v, %v; want 200 STALE %q", i, reps[i%len(reps)].Name, a, err, v1)
 		}
 	}
-	if got, inFlight := c.origin.Started(path), c.origin.InFlight(path); got != 2 || inFlight != 1 {
+	if got, inFlight := c.origin.Renders(path), c.origin.InFlight(path); got != 2 || inFlight != 1 {
 		t.Fatalf("while visitors were answered: origin requests = %d (%d in flight), want 2 (the first render, "+
 			"and the one regeneration still in flight)", got, inFlight)
 	}
@@ -70,7 +70,7 @@ func TestClusterStaleWhileRevalidate(t *testing.T) {
 	for _, r := range reps {
 		eventually(t, r.Name+" serves the regenerated page", serves(t.Context(), c.client, r.URL+path, v2, "HIT"))
 	}
-	if got := c.origin.Started(path); got != 2 {
+	if got := c.origin.Renders(path); got != 2 {
 		t.Errorf("origin requests for %s = %d, want 2: one first render and one regeneration cluster-wide", path, got)
 	}
 	if got := c.bodyOf(t, path); got != v2 {

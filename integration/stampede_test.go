@@ -34,7 +34,7 @@ func TestClusterColdStampede(t *testing.T) {
 	close(start)
 	wg.Wait()
 
-	if got := c.origin.Started(path); got != 1 {
+	if got := c.origin.Renders(path); got != 1 {
 		t.Errorf("origin renders of %s = %d, want 1", path, got)
 	}
 	want := path + " v1 render #1"

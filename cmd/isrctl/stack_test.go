@@ -2,14 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/isrcache/isrcache/internal/redistest"
-	"github.com/isrcache/isrcache/internal/server"
+	"github.com/isrcache/isrcache/internal/replicatest"
 	"github.com/isrcache/isrcache/pkg/isr"
 	"github.com/isrcache/isrcache/pkg/isr/isrredis"
 	"github.com/isrcache/isrcache/pkg/isr/isrtest"
@@ -45,50 +42,12 @@ func newStack(t *testing.T, n int) *stack {
 	s := &stack{redis: rs, admin: rs.Client(t), origin: &isrtest.Origin{}}
 	ots := httptest.NewServer(s.origin)
 	t.Cleanup(ots.Close)
-	originURL, _ := url.Parse(ots.URL)
+	cfg := replicatest.Config{RedisURL: "redis://" + rs.Addr(), OriginURL: ots.URL, Secret: testSecret,
+		Options: isr.Options{Routes: []isr.Route{{Pattern: "/posts/{id}", Tags: []string{"posts"}}}}}
 	for i := range n {
-		s.replicas = append(s.replicas, s.startReplica(t, fmt.Sprintf("r%d", i+1), originURL))
+		s.replicas = append(s.replicas, replicatest.Start(t, fmt.Sprintf("r%d", i+1), cfg).URL)
 	}
 	return s
-}
-
-func (s *stack) startReplica(t *testing.T, name string, originURL *url.URL) string {
-	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: s.redis.Addr()})
-	be := isrredis.New(rdb, nil)
-	h, err := isr.New(isr.Options{
-		Backend: be,
-		Origin:  &isr.HTTPOrigin{URL: originURL},
-		Next:    httputil.NewSingleHostReverseProxy(originURL),
-		Routes:  []isr.Route{{Pattern: "/posts/{id}", Tags: []string{"posts"}}},
-	})
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	ts := httptest.NewServer(server.New(server.Options{Handler: h, Secret: testSecret}))
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- h.Run(ctx) }()
-	t.Cleanup(func() {
-		ts.Close()
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := h.Shutdown(sctx); err != nil {
-			t.Errorf("%s: Shutdown: %v", name, err)
-		}
-		cancel()
-		if err := <-ran; err != nil {
-			t.Errorf("%s: Run: %v", name, err)
-		}
-		_ = rdb.Close()
-	})
-	eventually(t, name+" subscribed", func() error {
-		if be.Stats().Resets == 0 {
-			return errors.New("no Reset event yet")
-		}
-		return nil
-	})
-	return ts.URL
 }
 
 // entry reads the page stored under key straight from Redis.

@@ -7,7 +7,7 @@ import (
 )
 
 // flushReasons are the label values of isr_l1_flushes_total.
-var flushReasons = []string{isr.FlushReset, isr.FlushGap}
+var flushReasons = []isr.FlushReason{isr.FlushReset, isr.FlushGap}
 
 var (
 	l1EntriesDesc = prometheus.NewDesc("isr_l1_entries",
@@ -67,7 +67,7 @@ func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(l1BytesDesc, prometheus.GaugeValue, float64(s.L1Bytes))
 	flushes := map[string]int{}
 	for _, r := range flushReasons {
-		flushes[r] = 0
+		flushes[string(r)] = 0
 	}
 	for r, n := range s.L1Flushes {
 		flushes[oneOf(r, flushReasons)] += n

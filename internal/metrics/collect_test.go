@@ -15,7 +15,7 @@ import (
 
 func TestWatchCache(t *testing.T) {
 	m, reg := newTestMetrics(t)
-	stats := isr.Stats{L1Entries: 3, L1Bytes: 4096, L1Flushes: map[string]int{isr.FlushReset: 2}}
+	stats := isr.Stats{L1Entries: 3, L1Bytes: 4096, L1Flushes: map[isr.FlushReason]int{isr.FlushReset: 2}}
 	if err := m.WatchCache(func() isr.Stats { return stats }); err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ isr_l1_flushes_total{reason="reset"} 2
 		t.Error(err)
 	}
 	// Read at each scrape, with unknown reasons summed as other.
-	stats = isr.Stats{L1Flushes: map[string]int{isr.FlushGap: 1, "x": 2, "y": 3}}
+	stats = isr.Stats{L1Flushes: map[isr.FlushReason]int{isr.FlushGap: 1, "x": 2, "y": 3}}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
 # HELP isr_l1_entries Pages in the replica's in-process hot cache (L1).
 # TYPE isr_l1_entries gauge

@@ -30,11 +30,12 @@ type eagerSlot struct {
 
 // eagerCall is one eager regeneration, shared by its callers.
 type eagerCall struct {
-	key  string
-	rl   *rule
-	done chan struct{}
-	res  RegenOutcome
-	err  error
+	key    string
+	rl     *rule
+	joined int // callers that wait for it without running it
+	done   chan struct{}
+	res    RegenOutcome
+	err    error
 }
 
 // join returns the call that the caller must wait for, and whether the
@@ -54,6 +55,7 @@ func (c *eagerCalls) join(page, key string, rl *rule) (call *eagerCall, run bool
 	case s.next == nil:
 		s.next = &eagerCall{key: key, rl: rl, done: make(chan struct{})}
 	}
+	s.next.joined++
 	return s.next, false
 }
 

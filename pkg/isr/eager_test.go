@@ -45,7 +45,9 @@ func TestEagerRevalidationsShareRegenerations(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); res, err := eager(); outcomes <- outcome{res, err} }()
 	}
-	time.Sleep(200 * time.Millisecond) // let them all join (and fail, if they rendered on their own)
+	// They all join the one regeneration queued behind the running one (a
+	// revalidation that rendered on its own would never join).
+	eventually(t, "the late revalidations to join", func() bool { return isr.EagerJoined(r.h, "/p") == late })
 	release()
 	wg.Wait()
 	close(outcomes)

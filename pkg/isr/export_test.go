@@ -8,3 +8,14 @@ func RSCParam(h http.Header) string {
 	sha, _ := rscHashes(h)
 	return sha
 }
+
+// EagerJoined returns how many eager revalidations of page wait for the
+// regeneration queued behind the running one.
+func EagerJoined(h *Handler, page string) int {
+	h.eagers.mu.Lock()
+	defer h.eagers.mu.Unlock()
+	if s := h.eagers.m[page]; s != nil && s.next != nil {
+		return s.next.joined
+	}
+	return 0
+}

@@ -45,7 +45,7 @@ type hotCache struct {
 	shards  [hotShards]hotCacheShard
 
 	fmu     sync.Mutex
-	flushes map[string]int // flush count by reason
+	flushes map[FlushReason]int // flush count by reason
 }
 
 type hotCacheShard struct {
@@ -72,7 +72,7 @@ type hotCacheTouch struct {
 // newHotCache returns a hot cache of max bytes (negative: disabled) whose
 // entries live at most maxAge, preparing pages with codec.
 func newHotCache(max int64, maxAge time.Duration, codec *codec) *hotCache {
-	c := &hotCache{max: max, maxAge: maxAge, codec: codec, seed: maphash.MakeSeed(), flushes: map[string]int{}}
+	c := &hotCache{max: max, maxAge: maxAge, codec: codec, seed: maphash.MakeSeed(), flushes: map[FlushReason]int{}}
 	for i := range c.shards {
 		c.shards[i] = hotCacheShard{lru: list.New(), items: map[string]*list.Element{}, touched: map[string]hotCacheTouch{}}
 	}
@@ -207,7 +207,7 @@ func (c *hotCache) apply(key string, gen int64, now time.Time) {
 // each stays, until evicted or replaced, as the copy to serve as STALE
 // while the store is unreachable. (A flush often means Redis went away:
 // dropping the copies then would turn "stale beats error" into errors.)
-func (c *hotCache) flush(reason string) {
+func (c *hotCache) flush(reason FlushReason) {
 	c.fmu.Lock()
 	c.flushes[reason]++
 	c.fmu.Unlock()
@@ -242,10 +242,10 @@ func (c *hotCache) remove(s *hotCacheShard, el *list.Element) {
 }
 
 // flushCounts returns a copy of the flush counts by reason.
-func (c *hotCache) flushCounts() map[string]int {
+func (c *hotCache) flushCounts() map[FlushReason]int {
 	c.fmu.Lock()
 	defer c.fmu.Unlock()
-	out := make(map[string]int, len(c.flushes))
+	out := make(map[FlushReason]int, len(c.flushes))
 	for k, v := range c.flushes {
 		out[k] = v
 	}

@@ -36,10 +36,14 @@ const (
 	ConfirmFailed   = "failed"   // the confirmation could not be asked for
 )
 
-// Reasons the hot cache is flushed, as counted in Stats.L1Flushes.
+// A FlushReason is why the hot cache was emptied, as counted in
+// Stats.L1Flushes.
+type FlushReason string
+
+// Reasons the hot cache is flushed.
 const (
-	FlushReset = "reset" // the bus (re)subscribed: events may have been lost
-	FlushGap   = "gap"   // a gap in the events' sequence numbers
+	FlushReset FlushReason = "reset" // the bus (re)subscribed: events may have been lost
+	FlushGap   FlushReason = "gap"   // a gap in the events' sequence numbers
 )
 
 // Observer receives what the engine does, for metrics. Its methods are
@@ -70,5 +74,5 @@ type Stats struct {
 	L1Entries int
 	L1Bytes   int64
 	// L1Flushes counts flushes by reason (FlushReset, FlushGap).
-	L1Flushes map[string]int
+	L1Flushes map[FlushReason]int
 }

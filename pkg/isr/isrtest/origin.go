@@ -3,6 +3,7 @@ package isrtest
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -35,21 +36,27 @@ const (
 // The zero Origin is ready to use and answers 200 at once. All methods are
 // safe for concurrent use, also while requests are being served.
 type Origin struct {
-	mu    sync.Mutex
-	total int
-	paths map[string]*originPath // by URL.Path; created on first use
+	mu       sync.Mutex
+	total    int
+	paths    map[string]*originPath // by URL.Path; created on first use
+	gate     chan struct{}          // HoldAll: closed on release; nil when not held
+	inFlight int                    // renders arrived and not answered, all paths
+	most     int                    // the most inFlight ever was
+	order    []string               // paths in the order their renders arrived
 }
 
 // originPath is the script and record of one path.
 type originPath struct {
-	renders int
-	delay   time.Duration
-	status  int // 0 means 200
-	version int // 0 means 1
-	header  http.Header
-	failure Failure
-	hold    chan struct{} // closed on release; nil when not held
-	last    http.Header
+	renders  int
+	delay    time.Duration
+	status   int // 0 means 200
+	version  int // 0 means 1
+	header   http.Header
+	failure  Failure
+	hold     chan struct{} // closed on release; nil when not held
+	last     http.Header
+	finished int  // renders answered (or abandoned)
+	cookies  bool // MintCookies
 }
 
 // path returns the state of path, creating it. o.mu must be held.
@@ -98,6 +105,33 @@ func (o *Origin) Hold(path string) (release func()) {
 	}
 }
 
+// HoldAll makes every render that arrives from now on, of any path not held
+// by Hold, wait until release is called (or its request is cancelled).
+// release may be called more than once.
+func (o *Origin) HoldAll() (release func()) {
+	ch := make(chan struct{})
+	o.mu.Lock()
+	o.gate = ch
+	o.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			o.mu.Lock()
+			if o.gate == ch {
+				o.gate = nil
+			}
+			o.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// MintCookies makes every answer for path carry a session cookie of its
+// own, "sid=<n>" where n is the render's number.
+func (o *Origin) MintCookies(path string) {
+	o.update(path, func(p *originPath) { p.cookies = true })
+}
+
 // SetStatus sets the status code of path's answers. Zero means 200.
 func (o *Origin) SetStatus(path string, code int) {
 	o.update(path, func(p *originPath) { p.status = code })
@@ -142,6 +176,32 @@ func (o *Origin) Total() int {
 	return o.total
 }
 
+// InFlight returns how many renders of path arrived and are not answered
+// yet.
+func (o *Origin) InFlight(path string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if p := o.paths[path]; p != nil {
+		return p.renders - p.finished
+	}
+	return 0
+}
+
+// Concurrency returns how many renders, of all paths, are in flight now and
+// the most that ever were at once.
+func (o *Origin) Concurrency() (now, most int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.inFlight, o.most
+}
+
+// Order returns the paths of the renders in the order they arrived.
+func (o *Origin) Order() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.order)
+}
+
 // LastHeaders returns a copy of the request headers of the last render of
 // path, or nil if it was never rendered.
 func (o *Origin) LastHeaders(path string) http.Header {
@@ -160,9 +220,24 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o.total++
 	p.renders++
 	p.last = r.Header.Clone()
+	o.inFlight++
+	o.most = max(o.most, o.inFlight)
+	o.order = append(o.order, r.URL.Path)
 	n, delay, status, version, failure, hold := p.renders, p.delay, p.status, p.version, p.failure, p.hold
+	if hold == nil {
+		hold = o.gate
+	}
 	header := p.header.Clone()
+	if p.cookies {
+		header.Set("Set-Cookie", "sid="+strconv.Itoa(n)+"; Path=/; HttpOnly")
+	}
 	o.mu.Unlock()
+	defer func() {
+		o.mu.Lock()
+		p.finished++
+		o.inFlight--
+		o.mu.Unlock()
+	}()
 
 	if hold != nil {
 		select {
