@@ -92,7 +92,7 @@ func testKilledCold(t *testing.T, bin string) {
 	if err := <-aVisit; err == nil {
 		t.Errorf("A's visitor got an answer from the killed replica, want a connection error")
 	}
-	if s, n := c.origin.Renders(path), c.origin.Renders(path); s != 2 || n != 1 {
+	if s, n := c.origin.Renders(path), c.origin.Answered(path); s != 2 || n != 1 {
 		t.Errorf("origin requests for %s = %d (rendered %d), want 2 (A's abandoned, B's rendered)", path, s, n)
 	}
 	withLock, without := bLocks.got.Load(), strings.Count(b.Logs.String(), "rendering without the lock")
@@ -148,7 +148,7 @@ func testKilledStale(t *testing.T, bin string) {
 	for _, r := range []*replica{b, third} {
 		eventually(t, r.Name+" serves the new page", serves(t.Context(), c.client, r.URL+path, version(path, 2), "HIT"))
 	}
-	if s, n := c.origin.Renders(path), c.origin.Renders(path); s != 3 || n != 2 {
+	if s, n := c.origin.Renders(path), c.origin.Answered(path); s != 3 || n != 2 {
 		t.Errorf("origin requests for %s = %d (rendered %d), want 3: v1, A's abandoned, B's regeneration", path, s, n)
 	}
 	if w, f, busy := bRegens.count(isr.RegenWritten), bRegens.count(isr.RegenFailed), bRegens.count(isr.RegenBusy); w != 1 || f != 0 || busy == 0 {
@@ -202,7 +202,7 @@ func testKilledEager(t *testing.T, bin string) {
 		t.Errorf("revalidate retried on B = %+v, want regenerated", res.Results)
 	}
 	eventually(t, "B serves the new page", serves(t.Context(), c.client, b.URL+path, version(path, 2), "HIT"))
-	if s, n := c.origin.Renders(path), c.origin.Renders(path); s != 3 || n != 2 {
+	if s, n := c.origin.Renders(path), c.origin.Answered(path); s != 3 || n != 2 {
 		t.Errorf("origin requests for %s = %d (rendered %d), want 3: v1, A's abandoned, B's regeneration", path, s, n)
 	}
 	eventually(t, "every later lock was released", locks.expiredOnce)

@@ -35,3 +35,15 @@ func TestClockAfter(t *testing.T) {
 		t.Fatalf("Timers() = %d after one fired, want 1", n)
 	}
 }
+
+func TestClock(t *testing.T) {
+	var c Clock
+	start := c.Now()
+	if got := c.Advance(time.Minute); !got.Equal(start.Add(time.Minute)) || !c.Now().Equal(got) {
+		t.Fatalf("Advance(1m) = %v, Now = %v; want %v", got, c.Now(), start.Add(time.Minute))
+	}
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got := NewClock(at).Now(); !got.Equal(at) {
+		t.Fatalf("NewClock(%v).Now() = %v", at, got)
+	}
+}

@@ -55,7 +55,8 @@ type originPath struct {
 	failure  Failure
 	hold     chan struct{} // closed on release; nil when not held
 	last     http.Header
-	finished int  // renders answered (or abandoned)
+	finished int  // renders answered or abandoned
+	answered int  // renders that got past their hold and delay
 	cookies  bool // MintCookies
 }
 
@@ -176,6 +177,18 @@ func (o *Origin) Total() int {
 	return o.total
 }
 
+// Answered returns how many renders of path got past their hold and
+// delay and answered; a render whose request was cancelled while it waited
+// is counted by Renders, not here.
+func (o *Origin) Answered(path string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if p := o.paths[path]; p != nil {
+		return p.answered
+	}
+	return 0
+}
+
 // InFlight returns how many renders of path arrived and are not answered
 // yet.
 func (o *Origin) InFlight(path string) int {
@@ -255,6 +268,9 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	o.mu.Lock()
+	p.answered++
+	o.mu.Unlock()
 	if status == 0 {
 		status = http.StatusOK
 	}

@@ -122,14 +122,47 @@ func TestOriginDelayAndHold(t *testing.T) {
 	}
 }
 
-func TestClock(t *testing.T) {
-	var c isrtest.Clock
-	start := c.Now()
-	if got := c.Advance(time.Minute); !got.Equal(start.Add(time.Minute)) || !c.Now().Equal(got) {
-		t.Fatalf("Advance(1m) = %v, Now = %v; want %v", got, c.Now(), start.Add(time.Minute))
+// TestOriginHoldAllAndCounts: HoldAll holds every path, in flight and at
+// most at once are counted, renders are in arrival order, an abandoned
+// render is not answered, and MintCookies gives each answer its own.
+func TestOriginHoldAllAndCounts(t *testing.T) {
+	o := &isrtest.Origin{}
+	srv := httptest.NewServer(o)
+	t.Cleanup(srv.Close)
+	o.MintCookies("/c")
+	release := o.HoldAll()
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _, _ = fetch(t, ctx, srv, "/gone") })
+	deadline := time.Now().Add(5 * time.Second)
+	for o.InFlight("/gone") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the held render never arrived")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	if got := isrtest.NewClock(at).Now(); !got.Equal(at) {
-		t.Fatalf("NewClock(%v).Now() = %v", at, got)
+	cancel() // its visitor gives up while it is held
+	wg.Wait()
+	wg.Go(func() { _, _, _ = fetch(t, t.Context(), srv, "/a") })
+	for o.InFlight("/a") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the second held render never arrived")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	release()
+	wg.Wait()
+	resp, _, err := fetch(t, t.Context(), srv, "/c")
+	if err != nil || resp.Header.Get("Set-Cookie") != "sid=1; Path=/; HttpOnly" {
+		t.Fatalf("GET /c = %v, %v; want its own session cookie", resp, err)
+	}
+	if now, most := o.Concurrency(); now != 0 || most != 1 {
+		t.Errorf("Concurrency() = %d, %d; want 0 now, 1 at most", now, most)
+	}
+	if got := o.Order(); len(got) != 3 || got[0] != "/gone" || got[1] != "/a" || got[2] != "/c" {
+		t.Errorf("Order() = %q, want [/gone /a /c]", got)
+	}
+	if r, a := o.Renders("/gone"), o.Answered("/gone"); r != 1 || a != 0 {
+		t.Errorf("/gone: %d renders, %d answered; want 1, 0 (abandoned while held)", r, a)
 	}
 }
