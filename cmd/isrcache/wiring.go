@@ -27,8 +27,12 @@ import (
 // redisPingTimeout bounds the startup check that Redis answers.
 const redisPingTimeout = 5 * time.Second
 
-// logFlushInterval is the longest a log line waits in the buffer.
-const logFlushInterval = 250 * time.Millisecond
+// The log's buffer (see asyncWriter): written at least every
+// logFlushInterval, or once it holds logBufferBytes.
+const (
+	logFlushInterval = 250 * time.Millisecond
+	logBufferBytes   = 256 << 10
+)
 
 // newLogger returns a JSON logger writing to w at level, tagged with the
 // host name (the pod name in Kubernetes), and the function that flushes it
@@ -37,17 +41,19 @@ const logFlushInterval = 250 * time.Millisecond
 // time, so that no line at any level can show a secret, whatever field or
 // message carries it.
 //
-// Lines are buffered (zapcore.BufferedWriteSyncer, 256 KiB) and written at
-// least every logFlushInterval, on Sync (after the "listening" line), and
-// at exit: one write(2) per request line cost about a tenth of a HIT's
-// throughput (docs/benchmarks.md). A process killed with SIGKILL loses at
-// most the last logFlushInterval of lines; a fatal entry is written at once.
+// Lines are buffered and written by a goroutine of their own (asyncWriter)
+// at least every logFlushInterval, on Sync (after the "listening" line),
+// and at exit: one write(2) per request line cost about a tenth of a HIT's
+// throughput, and a full buffer written inline by the request that filled
+// it showed in the p99 (docs/benchmarks.md). A process killed with SIGKILL
+// loses at most the last logFlushInterval of lines; a fatal entry is
+// written at once.
 func newLogger(w, errw io.Writer, level zapcore.Level, scrub *redact.Scrubber) (*zap.Logger, func()) {
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.RFC3339NanoTimeEncoder
 	// Scrubbing runs outside the lock: only the write itself is serialised
 	// (the buffer has a lock of its own).
-	buf := &zapcore.BufferedWriteSyncer{WS: zapcore.Lock(zapcore.AddSync(w)), FlushInterval: logFlushInterval}
+	buf := newAsyncWriter(zapcore.AddSync(w), logBufferBytes, logFlushInterval)
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), scrub.WriteSyncer(buf), level)
 	log := zap.New(core, zap.ErrorOutput(scrub.WriteSyncer(zapcore.Lock(zapcore.AddSync(errw)))))
 	if host, err := os.Hostname(); err == nil {
