@@ -170,6 +170,12 @@ func TestMetricsRedis(t *testing.T) {
 	redis := redistest.Start(t)
 	origin, _ := startOrigin(t)
 	r := startReplica(t, map[string]string{"ISR_ORIGIN": origin.URL, "ISR_REVALIDATE_SECRET": "tok", "ISR_REDIS_URL": redis.URL()})
+	// Events published before the replica's subscription is confirmed (its
+	// first Reset) are not heard: wait for it before writing any.
+	waitFor(t, r, "the event subscription", func(mfs map[string]*dto.MetricFamily) bool {
+		v, _ := value(mfs, "isr_pubsub_resets_total")
+		return v >= 1
+	})
 	exerciseMetrics(t, r)
 	// The replica hears its own events: the write of the MISS, the
 	// revalidation and the regeneration.
