@@ -42,9 +42,10 @@ var variantHeaders = []string{
 }
 
 // requestVariant returns the page path p's request r is for, and the
-// variant of it that r asks for (empty for the page itself). A data route
-// is the variant "data=<buildId>" of its page.
-func requestVariant(r *http.Request, p string) (page string, v url.Values) {
+// variant of it that r asks for, encoded as in a key (empty for the page
+// itself). A data route is the variant "data=<buildId>" of its page.
+func requestVariant(r *http.Request, p string) (page, variant string) {
+	var v url.Values
 	if build, pg, ok := dataRoute(p); ok {
 		p, v = pg, url.Values{dataVariant: {build}}
 	}
@@ -56,7 +57,7 @@ func requestVariant(r *http.Request, p string) (page string, v url.Values) {
 			v.Set(strings.ToLower(name), s)
 		}
 	}
-	return p, v
+	return p, v.Encode()
 }
 
 // dataRoute splits a Pages Router data route path,

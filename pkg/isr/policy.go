@@ -2,7 +2,6 @@ package isr
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +30,7 @@ const (
 
 // bypassReason says why r, for the page path p and its variant v, must not
 // be served from or stored in the shared cache, or "" if it may be.
-func bypassReason(r *http.Request, p string, v url.Values) string {
+func bypassReason(r *http.Request, p, variant string) string {
 	switch {
 	case nextAsset(p):
 		return reasonAsset
@@ -47,7 +46,7 @@ func bypassReason(r *http.Request, p string, v url.Values) string {
 		return reasonRange
 	case r.Header.Get("Upgrade") != "":
 		return reasonUpgrade
-	case len(v) > 0 && len(v.Encode()) > maxVariantBytes:
+	case len(variant) > maxVariantBytes:
 		return reasonTooLarge
 	}
 	return ""

@@ -39,12 +39,13 @@ func IsVariant(key string) bool {
 	return strings.Contains(key, VariantSep)
 }
 
-// withVariant returns the key of base's variant v, or base when v is empty.
-func withVariant(base string, v url.Values) string {
-	if len(v) == 0 {
+// withVariant returns the key of base's variant, encoded as
+// url.Values.Encode does, or base when variant is empty.
+func withVariant(base, variant string) string {
+	if variant == "" {
 		return base
 	}
-	return base + VariantSep + v.Encode()
+	return base + VariantSep + variant
 }
 
 // variantOf returns the captured values of key's variant, or nil for a page.
