@@ -89,13 +89,7 @@ func TestOverlays(t *testing.T) {
 	for _, dir := range overlays(t) {
 		t.Run(dir, func(t *testing.T) {
 			t.Parallel()
-			var b bundle
-			build(t, dir, &b)
-			dep, _ := b.find("Deployment", app).(*appsv1.Deployment)
-			if dep == nil {
-				t.Fatalf("no Deployment %q", app)
-			}
-			p := isrcachePod(t, b, dep)
+			b, dep, p := overlayPod(t, dir)
 			if p.container.Name != app {
 				t.Fatalf("Deployment %s: want one container named %s", dep.Name, app)
 			}
@@ -116,6 +110,19 @@ func TestOverlays(t *testing.T) {
 			t.Run("redis", func(t *testing.T) { checkDevRedis(t, b, cfg) })
 		})
 	}
+}
+
+// overlayPod builds the overlay in dir and returns it, its isrcache
+// Deployment and that Deployment's pod (see isrcachePod).
+func overlayPod(t *testing.T, dir string) (bundle, *appsv1.Deployment, pod) {
+	t.Helper()
+	var b bundle
+	build(t, dir, &b)
+	dep, _ := b.find("Deployment", app).(*appsv1.Deployment)
+	if dep == nil {
+		t.Fatalf("no Deployment %q", app)
+	}
+	return b, dep, isrcachePod(t, b, dep)
 }
 
 // isrcachePod returns the isrcache container of dep with the ConfigMaps

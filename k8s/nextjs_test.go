@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -26,13 +25,7 @@ func TestNextjsPreviewID(t *testing.T) {
 	for _, dir := range overlays(t) {
 		t.Run(dir, func(t *testing.T) {
 			t.Parallel()
-			var b bundle
-			build(t, dir, &b)
-			dep, _ := b.find("Deployment", app).(*appsv1.Deployment)
-			if dep == nil {
-				t.Fatalf("no Deployment %q", app)
-			}
-			p := isrcachePod(t, b, dep)
+			b, _, p := overlayPod(t, dir)
 			var ref *corev1.SecretKeySelector
 			for _, e := range p.container.Env {
 				if e.Name == "ISR_NEXTJS_PREVIEW_ID" || e.Name == "ISR_NEXTJS_PREVIEW_ID_FILE" {
